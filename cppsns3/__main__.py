@@ -1,0 +1,5 @@
+import sys
+
+from cppsns3.cli import main
+
+sys.exit(main())
