@@ -1,0 +1,517 @@
+"""Measurements ⟨ID, time, value⟩ and the power-flow series they come from.
+
+A :class:`Measurement` is the paper's three-element record ⟨ID, time, value⟩
+(Yang et al. 2018, "Data block structure").  Its ``id`` names the terminal, the
+quantity and the grid element, separated by ``/``::
+
+    T7/vm_pu/bus7        voltage magnitude of bus 7, measured by terminal T7
+    T7/va_degree/bus7    voltage angle of bus 7
+    T7/i_ka/line3        current of line 3 (pandapower index), from-end
+    T7/p_mw/line3        active power into line 3 at its from-bus
+    T7/q_mvar/line3      reactive power into line 3 at its from-bus
+    T7/p_mw/trafo0       active power into transformer 0 at its HV bus
+    T7/q_mvar/trafo0     reactive power into transformer 0 at its HV bus
+    T7/closed/switch2    switch state (1.0 closed, 0.0 open)
+
+Buses are named by the grid's bus ``name`` (the IEEE number in IEEE cases);
+lines, transformers and switches by their pandapower index.  A terminal at bus
+``b`` measures the bus quantities of ``b``, every line whose from-bus is ``b``,
+every transformer whose HV bus is ``b`` and every switch at ``b``.
+
+:func:`power_flow_series` gives a wide frame (one row per time step, one column
+per ``quantity/element``) from a power flow at every step of a synthetic load
+profile; :func:`measurements_for_terminal` turns rows of it into
+:class:`Measurement` records with the terminal's ID in front.
+
+Synthetic daily load profile
+----------------------------
+Every load's ``p_mw`` and ``q_mvar`` (constant power factor) is its case value
+times :func:`load_profile` of the local time of day (UTC is used as local
+time) times ``1 + e`` with ``e ~ N(0, noise_std)`` drawn independently per load
+and step from ``numpy.random.default_rng(seed)``.  The profile is a base of
+0.55 plus Gaussian bumps (in hours, wrapped around midnight)::
+
+    weekday:  0.55 + 0.22 g(h; 8.5, 1.8) + 0.10 g(h; 13, 3) + 0.40 g(h; 19, 2.2)
+    weekend:  0.52 + 0.15 g(h; 10.5, 2.5) + 0.08 g(h; 14, 3) + 0.36 g(h; 19.5, 2.5)
+
+with ``g(h; mu, sigma) = exp(-d^2 / (2 sigma^2))`` and ``d`` the circular
+distance in hours; Saturday and Sunday are weekend days.  Generator (``gen``
+and ``sgen``) active power follows the noise-free profile so the slack bus
+only balances the noise and the losses.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from ..errors import CppsError, ScenarioError
+
+__all__ = [
+    "Measurement",
+    "PowerFlowError",
+    "DEFAULT_START_TIME_S",
+    "QUANTITIES",
+    "load_grid",
+    "grid_buses",
+    "day_type",
+    "load_profile",
+    "power_flow_series",
+    "column_buses",
+    "measurements_for_terminal",
+    "parse_measurement_id",
+]
+
+#: 2017-08-14 00:00:00 UTC, a Monday (the week of the paper's Table 1 record).
+DEFAULT_START_TIME_S = 1502668800.0
+
+#: Quantities a measurement ID may name, with the element kind each applies to.
+QUANTITIES = {
+    "vm_pu": "bus",
+    "va_degree": "bus",
+    "i_ka": "line",
+    "p_mw": "line/trafo",
+    "q_mvar": "line/trafo",
+    "closed": "switch",
+}
+
+_SECONDS_PER_DAY = 86400.0
+
+
+class PowerFlowError(CppsError, RuntimeError):
+    """The power flow of a time step did not converge (names grid and step)."""
+
+
+class Measurement(NamedTuple):
+    """One measured value, the paper's ⟨ID, time, value⟩.
+
+    Parameters
+    ----------
+    id : str
+        ``"TERMINAL/quantity/element"``, e.g. ``"T7/vm_pu/bus7"``; at most
+        65535 UTF-8 bytes.
+    time_s : float
+        Measuring time, seconds since the Unix epoch (finite).
+    value : float
+        Measured value in the unit the quantity names (finite).
+
+    Notes
+    -----
+    A tuple subclass: cheap to build in bulk, hashable, compares as a tuple.
+    Use :meth:`checked` to validate a record built from untrusted input; the
+    block encoder validates every record it encodes.
+    """
+
+    id: str
+    time_s: float
+    value: float
+
+    @classmethod
+    def checked(cls, id: str, time_s: float, value: float) -> "Measurement":
+        """Build a measurement, refusing a bad ID or a non-finite number.
+
+        Raises
+        ------
+        ValueError
+            If ``id`` is not a non-empty string, or ``time_s`` or ``value`` is
+            not a finite float.
+        """
+        if not isinstance(id, str) or not id:
+            raise ValueError(f"measurement id must be a non-empty str, got {id!r}")
+        t = float(time_s)
+        v = float(value)
+        if not math.isfinite(t):
+            raise ValueError(f"measurement time_s must be finite, got {time_s!r}")
+        if not math.isfinite(v):
+            raise ValueError(f"measurement value must be finite, got {value!r}")
+        return cls(id, t, v)
+
+    @property
+    def terminal_id(self) -> str:
+        """The terminal part of the ID (before the first ``/``)."""
+        return self.id.split("/", 1)[0]
+
+    @property
+    def quantity(self) -> str:
+        """The quantity part of the ID (``vm_pu``, ``p_mw``, ...), or ``""``."""
+        parts = self.id.split("/")
+        return parts[1] if len(parts) > 1 else ""
+
+    @property
+    def element(self) -> str:
+        """The element part of the ID (``bus7``, ``line3``, ...), or ``""``."""
+        parts = self.id.split("/")
+        return parts[2] if len(parts) > 2 else ""
+
+
+def parse_measurement_id(mid: str) -> tuple[str, str, str]:
+    """Split ``"T7/vm_pu/bus7"`` into ``("T7", "vm_pu", "bus7")``.
+
+    Raises
+    ------
+    ValueError
+        If the ID does not have exactly three non-empty ``/``-separated parts.
+    """
+    parts = mid.split("/")
+    if len(parts) != 3 or not all(parts):
+        raise ValueError(f"measurement id must be TERMINAL/quantity/element, got {mid!r}")
+    return parts[0], parts[1], parts[2]
+
+
+# --------------------------------------------------------------------------- grid
+
+
+def _bus_label(name, index) -> int | str:
+    """The bus's name as an int where it is an integer, else as a string."""
+    if name is None or (isinstance(name, float) and math.isnan(name)):
+        return int(index) + 1
+    try:
+        f = float(name)
+        if f.is_integer():
+            return int(f)
+    except (TypeError, ValueError):
+        pass
+    return str(name)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_grid_cached(grid: str):
+    import pandapower as pp
+    import pandapower.networks as pn
+
+    if grid.endswith(".json") or os.path.sep in grid or "/" in grid:
+        if not os.path.exists(grid):
+            raise ScenarioError(f"grid: no such pandapower JSON file: {grid!r}")
+        return pp.from_json(grid)
+    fn = getattr(pn, grid, None)
+    if fn is None or not callable(fn) or grid.startswith("_"):
+        raise ScenarioError(f"grid: not a pandapower.networks function or JSON path: {grid!r}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn()
+
+
+def load_grid(grid: str):
+    """Load a grid: a ``pandapower.networks`` function name or a JSON path.
+
+    Parameters
+    ----------
+    grid : str
+        ``"case39"`` (any function of ``pandapower.networks``) or the path of
+        a pandapower JSON file.
+
+    Returns
+    -------
+    pandapowerNet
+        A fresh deep copy (the loaded grid is cached per process).
+
+    Raises
+    ------
+    ScenarioError
+        If the name is not a network function or the file does not exist.
+    """
+    import copy
+
+    return copy.deepcopy(_load_grid_cached(str(grid)))
+
+
+def grid_buses(grid: str) -> list[int | str]:
+    """Bus names of a grid (ints where integer), in bus-index order.
+
+    Raises
+    ------
+    ScenarioError
+        If the grid cannot be loaded.
+    """
+    net = _load_grid_cached(str(grid))
+    return [_bus_label(n, i) for i, n in zip(net.bus.index, net.bus.name)]
+
+
+# ------------------------------------------------------------------- load profile
+
+
+def day_type(time_s) -> np.ndarray:
+    """Day type of epoch times: 0 for Monday–Friday, 1 for Saturday/Sunday (UTC).
+
+    Parameters
+    ----------
+    time_s : float or array_like
+        Seconds since the Unix epoch.
+
+    Returns
+    -------
+    numpy.ndarray of int
+    """
+    t = np.asarray(time_s, dtype=float)
+    # 1970-01-01 was a Thursday (weekday 3 with Monday = 0).
+    weekday = (np.floor(t / _SECONDS_PER_DAY).astype(np.int64) + 3) % 7
+    return (weekday >= 5).astype(int)
+
+
+def _bump(h: np.ndarray, mu: float, sigma: float) -> np.ndarray:
+    d = np.abs(h - mu)
+    d = np.minimum(d, 24.0 - d)
+    return np.exp(-0.5 * (d / sigma) ** 2)
+
+
+def load_profile(time_s) -> np.ndarray:
+    """Noise-free load factor (fraction of the case's load) at epoch times.
+
+    The documented synthetic weekday/weekend profile of this module's
+    docstring; values lie between about 0.55 and 1.0.
+
+    Parameters
+    ----------
+    time_s : float or array_like
+        Seconds since the Unix epoch (UTC taken as local time).
+
+    Returns
+    -------
+    numpy.ndarray of float
+    """
+    t = np.asarray(time_s, dtype=float)
+    h = np.mod(t, _SECONDS_PER_DAY) / 3600.0
+    weekday = 0.55 + 0.22 * _bump(h, 8.5, 1.8) + 0.10 * _bump(h, 13.0, 3.0) + 0.40 * _bump(h, 19.0, 2.2)
+    weekend = 0.52 + 0.15 * _bump(h, 10.5, 2.5) + 0.08 * _bump(h, 14.0, 3.0) + 0.36 * _bump(h, 19.5, 2.5)
+    return np.where(day_type(t) == 1, weekend, weekday)
+
+
+# ---------------------------------------------------------------- power flow run
+
+
+def _columns_and_buses(net) -> tuple[list[str], dict[str, int | str], list[tuple[str, str, str, object]]]:
+    """Column names, their bus, and (column, table, field, index) extraction plan."""
+    label = {i: _bus_label(n, i) for i, n in zip(net.bus.index, net.bus.name)}
+    cols: list[str] = []
+    bus_of: dict[str, int | str] = {}
+    plan: list[tuple[str, str, str, object]] = []
+
+    def add(col, bus_idx, table, field, idx):
+        cols.append(col)
+        bus_of[col] = label[bus_idx]
+        plan.append((col, table, field, idx))
+
+    for i in net.bus.index:
+        b = label[i]
+        add(f"vm_pu/bus{b}", i, "res_bus", "vm_pu", i)
+        add(f"va_degree/bus{b}", i, "res_bus", "va_degree", i)
+    for i, fb in zip(net.line.index, net.line.from_bus):
+        add(f"i_ka/line{i}", fb, "res_line", "i_ka", i)
+        add(f"p_mw/line{i}", fb, "res_line", "p_from_mw", i)
+        add(f"q_mvar/line{i}", fb, "res_line", "q_from_mvar", i)
+    for i, hv in zip(net.trafo.index, net.trafo.hv_bus):
+        add(f"p_mw/trafo{i}", hv, "res_trafo", "p_hv_mw", i)
+        add(f"q_mvar/trafo{i}", hv, "res_trafo", "q_hv_mvar", i)
+    for i, b in zip(net.switch.index, net.switch.bus):
+        add(f"closed/switch{i}", b, "switch", "closed", i)
+    return cols, bus_of, plan
+
+
+def column_buses(grid: str) -> dict[str, int | str]:
+    """Map each column of :func:`power_flow_series` to the bus whose terminal measures it.
+
+    Raises
+    ------
+    ScenarioError
+        If the grid cannot be loaded.
+    """
+    _, bus_of, _ = _columns_and_buses(_load_grid_cached(str(grid)))
+    return dict(bus_of)
+
+
+def _run(net, init: str) -> None:
+    import pandapower as pp
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if init == "results":
+            pp.runpp(net, init="results", numba=False,
+                     recycle=dict(trafo=False, gen=True, bus_pq=True))
+        else:
+            pp.runpp(net, init=init, numba=False)
+
+
+@functools.lru_cache(maxsize=16)
+def _series_cached(grid: str, days: int, step_s: float, seed: int, start_time_s: float,
+                   noise_std: float) -> pd.DataFrame:
+    import pandapower as pp
+
+    net = load_grid(grid)
+    cols, bus_of, plan = _columns_and_buses(net)
+    n_steps = int(round(days * _SECONDS_PER_DAY / step_s))
+    times = start_time_s + step_s * np.arange(n_steps, dtype=float)
+    factor = load_profile(times)
+    rng = np.random.default_rng(seed)
+    p0 = net.load.p_mw.to_numpy(dtype=float).copy()
+    q0 = net.load.q_mvar.to_numpy(dtype=float).copy()
+    g0 = net.gen.p_mw.to_numpy(dtype=float).copy()
+    s0 = net.sgen.p_mw.to_numpy(dtype=float).copy()
+    noise = rng.normal(0.0, noise_std, size=(n_steps, len(p0)))
+
+    # Group the extraction plan per result table for vectorised reads.
+    groups: dict[tuple[str, str], tuple[list[int], list[object]]] = {}
+    for k, (_, table, field, idx) in enumerate(plan):
+        pos, ids = groups.setdefault((table, field), ([], []))
+        pos.append(k)
+        ids.append(idx)
+
+    data = np.empty((n_steps, len(cols)), dtype=float)
+    ok = False
+    for s in range(n_steps):
+        f = factor[s]
+        net.load["p_mw"] = p0 * f * (1.0 + noise[s])
+        net.load["q_mvar"] = q0 * f * (1.0 + noise[s])
+        if len(g0):
+            net.gen["p_mw"] = g0 * f
+        if len(s0):
+            net.sgen["p_mw"] = s0 * f
+        try:
+            _run(net, "results" if ok else "auto")
+            ok = True
+        except pp.LoadflowNotConverged:
+            try:
+                _run(net, "flat")
+                ok = True
+            except pp.LoadflowNotConverged as exc:
+                raise PowerFlowError(
+                    f"power flow of grid {grid!r} did not converge at step {s} "
+                    f"(time_s={times[s]:.0f}, load factor {f:.3f})") from exc
+        for (table, field), (pos, ids) in groups.items():
+            col = getattr(net, table)[field]
+            data[s, pos] = col.loc[ids].to_numpy(dtype=float)
+    frame = pd.DataFrame(data, index=pd.Index(times, name="time_s"), columns=cols)
+    frame.attrs["grid"] = grid
+    frame.attrs["column_bus"] = dict(bus_of)
+    return frame
+
+
+def power_flow_series(grid: str, days: int = 1, step_s: float = 900.0, seed: int = 0,
+                      start_time_s: float = DEFAULT_START_TIME_S,
+                      noise_std: float = 0.01) -> pd.DataFrame:
+    """Power-flow measurements of a grid over ``days`` days of load-profile steps.
+
+    Parameters
+    ----------
+    grid : str
+        ``pandapower.networks`` function name (``"case39"``) or JSON path.
+    days : int, default 1
+        Number of days; ``days * 86400 / step_s`` rows (96 a day at 15 min).
+    step_s : float, default 900
+        Time step in seconds.
+    seed : int, default 0
+        Seed of the per-load multiplicative noise.
+    start_time_s : float, default :data:`DEFAULT_START_TIME_S`
+        Epoch seconds of the first row (a Monday 00:00 UTC by default).
+    noise_std : float, default 0.01
+        Standard deviation of the per-load, per-step relative load noise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``time_s`` (float epoch seconds); one float column per
+        ``quantity/element`` (``vm_pu/bus7``, ``p_mw/line3``, ...; see the
+        module docstring).  ``frame.attrs["column_bus"]`` maps each column to
+        the bus whose terminal measures it and ``frame.attrs["grid"]`` names
+        the grid.  Results are cached per process; the caller gets a copy.
+
+    Raises
+    ------
+    ScenarioError
+        If ``grid`` cannot be loaded or ``days``/``step_s`` are not positive.
+    PowerFlowError
+        If a step's power flow does not converge.
+    """
+    if int(days) != days or days < 1:
+        raise ScenarioError(f"days must be a positive integer, got {days!r}")
+    if not (isinstance(step_s, (int, float)) and math.isfinite(step_s) and step_s > 0):
+        raise ScenarioError(f"step_s must be a positive number of seconds, got {step_s!r}")
+    if not math.isfinite(float(start_time_s)):
+        raise ScenarioError(f"start_time_s must be finite, got {start_time_s!r}")
+    if not (noise_std >= 0 and math.isfinite(noise_std)):
+        raise ScenarioError(f"noise_std must be >= 0, got {noise_std!r}")
+    frame = _series_cached(str(grid), int(days), float(step_s), int(seed), float(start_time_s),
+                           float(noise_std))
+    out = frame.copy()
+    out.attrs = {"grid": frame.attrs["grid"], "column_bus": dict(frame.attrs["column_bus"])}
+    return out
+
+
+# ------------------------------------------------------------ terminal records
+
+
+def _terminal_columns(columns: Sequence[str], column_bus: dict, buses: set) -> list[str]:
+    return [c for c in columns if column_bus.get(c) in buses]
+
+
+def _resolve_column_bus(obj, grid: str | None) -> dict:
+    cb = getattr(obj, "attrs", {}).get("column_bus") if hasattr(obj, "attrs") else None
+    if cb:
+        return cb
+    g = grid or (getattr(obj, "attrs", {}) or {}).get("grid")
+    if g is None:
+        raise ValueError("cannot tell which bus each column belongs to: pass grid=")
+    return column_buses(g)
+
+
+def measurements_for_terminal(frame_row_or_frame, terminal_id: str, bus,
+                              grid: str | None = None,
+                              quantities: Iterable[str] | None = None) -> list[Measurement]:
+    """The measurements a terminal takes from rows of :func:`power_flow_series`.
+
+    Parameters
+    ----------
+    frame_row_or_frame : pandas.Series or pandas.DataFrame
+        One row (its ``name`` is the time in epoch seconds) or a frame (every
+        row, in order).
+    terminal_id : str
+        The terminal's ID; it prefixes every measurement ID.
+    bus : int or str or iterable of them
+        The bus (or the buses of a merged site) the terminal sits at.
+    grid : str, optional
+        Grid name, needed only if the frame lost its ``attrs``.
+    quantities : iterable of str, optional
+        Keep only these quantities (e.g. ``{"vm_pu", "p_mw"}``).
+
+    Returns
+    -------
+    list of Measurement
+        Ordered by time, then by column order.
+
+    Raises
+    ------
+    ValueError
+        If the column-to-bus map cannot be found, or ``terminal_id`` is empty
+        or contains ``/``.
+    """
+    if not isinstance(terminal_id, str) or not terminal_id or "/" in terminal_id:
+        raise ValueError(f"terminal_id must be a non-empty str without '/', got {terminal_id!r}")
+    buses = {bus} if isinstance(bus, (int, str, np.integer)) else set(bus)
+    buses = {int(b) if isinstance(b, np.integer) else b for b in buses}
+    column_bus = _resolve_column_bus(frame_row_or_frame, grid)
+    if isinstance(frame_row_or_frame, pd.Series):
+        frame = frame_row_or_frame.to_frame().T
+        times = np.array([float(frame_row_or_frame.name)])
+    else:
+        frame = frame_row_or_frame
+        times = frame.index.to_numpy(dtype=float)
+    cols = _terminal_columns(list(frame.columns), column_bus, buses)
+    if quantities is not None:
+        qs = set(quantities)
+        cols = [c for c in cols if c.split("/", 1)[0] in qs]
+    if not cols:
+        return []
+    values = frame[cols].to_numpy(dtype=float)
+    ids = [f"{terminal_id}/{c}" for c in cols]
+    out: list[Measurement] = []
+    new = tuple.__new__
+    for t, row in zip(times.tolist(), values.tolist()):
+        out.extend(new(Measurement, (i, t, v)) for i, v in zip(ids, row))
+    return out
+
