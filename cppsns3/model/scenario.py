@@ -1,0 +1,397 @@
+"""Scenario files: TOML, loaded into frozen dataclasses and validated up front.
+
+Schema (every key but ``grid`` and ``terminals`` is optional; defaults below):
+
+.. code-block:: toml
+
+    grid = "case39"                # pandapower.networks name or pandapower JSON path
+    seed = 1                       # int >= 0
+    sampling_period_s = 1.0        # one data block per terminal per period
+    queue_capacity = 50            # K: packets a port holds incl. the one being sent
+    delay_bound_ms = 50.0          # Delay_br of Eq. 4
+    hop_bound = 12                 # Hop_br of Eq. 4; omitted: auto (see below)
+    yen_k = 5                      # K shortest loopless paths per pair (QT-DR)
+    t_wait_s = 0.01                # wait before a lost packet is sent again (Eq. 2)
+    algorithms = ["qtdr", "qos-r", "ra-dbmm"]
+    mean_packet_bytes = 5000.0     # mean size of the exponential packets, 30 B headers included
+    propagation_speed_m_per_s = 2e8
+    merge_transformers = false     # one site per transformer-joined group of buses
+
+    [bandwidth]                    # link bandwidth by voltage class (max vn_kv of its buses)
+    default_mbps = 10000.0
+    classes = [{min_kv = 100.0, mbps = 40000.0}]
+
+    [datacheck]                    # data validation (issue 10); only loaded and checked here
+    enabled = false
+    tolerance = 0.05
+
+    [[terminals]]                  # demand terminals: data_mb per sampling period (1 MB = 1e6 bytes)
+    bus = 1
+    data_mb = 4.0
+
+    [[faults]]                     # kind: link_down (a_bus, b_bus, at_s) |
+    kind = "link_down"             #   tampered_block / unregistered_key (bus, at_s optional)
+    at_s = 0.5
+    a_bus = 1
+    b_bus = 2
+
+``hop_bound`` when omitted: the largest hop distance from a demand terminal to
+any node, plus 2 (``AUTO_HOP_SLACK``).
+
+Every error is a :class:`~cppsns3.errors.ScenarioError` naming the field and the
+value.  Relative ``grid`` paths resolve against the scenario file's folder.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+try:  # Python >= 3.11
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover
+    import tomli as tomllib
+
+from cppsns3.errors import ScenarioError
+from cppsns3.model.grid import BandwidthRule, CppsNetwork, build_network, load_grid
+
+__all__ = [
+    "ALGORITHMS",
+    "FAULT_KINDS",
+    "AUTO_HOP_SLACK",
+    "Terminal",
+    "Fault",
+    "DatacheckConfig",
+    "Scenario",
+    "load_scenario",
+    "scenario_from_dict",
+]
+
+ALGORITHMS = ("qtdr", "qos-r", "ra-dbmm")
+FAULT_KINDS = ("link_down", "tampered_block", "unregistered_key")
+AUTO_HOP_SLACK = 2
+
+_TOP_KEYS = {
+    "grid", "terminals", "seed", "queue_capacity", "delay_bound_ms", "hop_bound", "yen_k",
+    "t_wait_s", "sampling_period_s", "algorithms", "faults", "mean_packet_bytes",
+    "propagation_speed_m_per_s", "merge_transformers", "bandwidth", "datacheck",
+}
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """A demand terminal: the bus it sits at and its block volume per period."""
+
+    bus: int | str
+    data_mb: float
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A fault to inject in a packet-level run (the ns-3 layer acts on it)."""
+
+    kind: str
+    at_s: float | None = None
+    a_bus: int | str | None = None
+    b_bus: int | str | None = None
+    bus: int | str | None = None
+
+
+@dataclass(frozen=True)
+class DatacheckConfig:
+    """Settings of the data-validation step (issue 10)."""
+
+    enabled: bool = False
+    tolerance: float = 0.05
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario.  ``network`` is the CPPS network already built.
+
+    ``terminals`` keep the file's order; ``site`` of a terminal is
+    ``network.site_of(terminal.bus)``.
+    """
+
+    grid: str
+    terminals: tuple
+    seed: int = 1
+    sampling_period_s: float = 1.0
+    queue_capacity: int = 50
+    delay_bound_ms: float = 50.0
+    hop_bound: int = 0
+    yen_k: int = 5
+    t_wait_s: float = 0.01
+    algorithms: tuple = ALGORITHMS
+    mean_packet_bytes: float = 5000.0
+    propagation_speed_m_per_s: float = 2.0e8
+    merge_transformers: bool = False
+    bandwidth: BandwidthRule = field(default_factory=BandwidthRule)
+    datacheck: DatacheckConfig = field(default_factory=DatacheckConfig)
+    faults: tuple = ()
+    path: Path | None = None
+    network: CppsNetwork | None = field(default=None, compare=False, repr=False)
+
+    def terminal_rate_mbps(self, terminal: Terminal) -> float:
+        """Rate of each of the terminal's flows: ``data_mb * 8 / sampling_period_s``."""
+        return terminal.data_mb * 8.0 / self.sampling_period_s
+
+    def with_terminals(self, terminals) -> "Scenario":
+        """A copy with other demand terminals (validated; hop bound kept)."""
+        ts = tuple(Terminal(t.bus, float(t.data_mb)) if isinstance(t, Terminal)
+                   else Terminal(t[0], float(t[1])) for t in terminals)
+        _check_terminals(ts, self.network)
+        return replace(self, terminals=ts)
+
+
+def _err(name, value, what):
+    return ScenarioError(f"{name}: {what}, got {value!r}")
+
+
+def _num(d, key, default, *, name=None, positive=True, allow_zero=False, integer=False):
+    name = name or key
+    if key not in d:
+        return default
+    v = d[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise _err(name, v, "must be a number")
+    if integer and not isinstance(v, int):
+        raise _err(name, v, "must be an integer")
+    if not math.isfinite(v):
+        raise _err(name, v, "must be finite")
+    if positive and (v < 0 or (v == 0 and not allow_zero)):
+        raise _err(name, v, "must be >= 0" if allow_zero else "must be > 0")
+    return int(v) if integer else float(v)
+
+
+def _bus_value(v, name):
+    if isinstance(v, bool) or not isinstance(v, (int, str)):
+        raise _err(name, v, "must be a bus name (int or str)")
+    if isinstance(v, str):
+        try:
+            return int(v.strip())
+        except ValueError:
+            return v
+    return v
+
+
+def _check_keys(d, allowed, where):
+    if not isinstance(d, dict):
+        raise _err(where, d, "must be a table")
+    for k in d:
+        if k not in allowed:
+            prefix = f"{where}." if where else ""
+            raise ScenarioError(f"{prefix}{k}: unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+def _check_bus(bus, network, name):
+    if network is not None and bus not in network.bus_to_site:
+        raise ScenarioError(f"{name}: unknown bus {bus!r} in grid {network.grid!r}")
+
+
+def _check_terminals(terminals, network):
+    seen = {}
+    for i, t in enumerate(terminals):
+        _check_bus(t.bus, network, f"terminals[{i}].bus")
+        if not (math.isfinite(t.data_mb) and t.data_mb > 0):
+            raise _err(f"terminals[{i}].data_mb", t.data_mb, "must be > 0")
+        site = network.site_of(t.bus) if network is not None else t.bus
+        if site in seen:
+            raise ScenarioError(
+                f"terminals[{i}].bus: bus {t.bus!r} is at site {site!r} already used by "
+                f"terminals[{seen[site]}] (one terminal per site)")
+        seen[site] = i
+
+
+def auto_hop_bound(network: CppsNetwork, terminals) -> int:
+    """Largest hop distance from a demand terminal to any node, plus ``AUTO_HOP_SLACK``."""
+    import networkx as nx
+
+    ecc = 0
+    for t in terminals:
+        d = nx.single_source_shortest_path_length(network.graph, network.site_of(t.bus))
+        ecc = max(ecc, max(d.values()))
+    return ecc + AUTO_HOP_SLACK
+
+
+def scenario_from_dict(data: dict, *, base_dir: Path | str | None = None, path: Path | None = None,
+                       build: bool = True) -> Scenario:
+    """Validate a parsed scenario table and build its network.
+
+    Parameters
+    ----------
+    data : dict
+        The TOML content.
+    base_dir : path, optional
+        Folder against which a relative grid path resolves.
+    path : Path, optional
+        Recorded as ``Scenario.path``.
+    build : bool
+        Load the grid and build the network (needed to check buses).
+
+    Raises
+    ------
+    ScenarioError
+        On any unknown key, wrong type, out-of-range value, unknown grid, unknown
+        bus, or two terminals at one site; the message names field and value.
+    """
+    _check_keys(data, _TOP_KEYS, "")
+    if "grid" not in data:
+        raise ScenarioError("grid: missing (a pandapower.networks name or a JSON path)")
+    grid = data["grid"]
+    if not isinstance(grid, str) or not grid.strip():
+        raise _err("grid", grid, "must be a non-empty string")
+    if "terminals" not in data:
+        raise ScenarioError("terminals: missing (an array of tables with bus and data_mb)")
+    raw_terms = data["terminals"]
+    if not isinstance(raw_terms, list) or not raw_terms:
+        raise _err("terminals", raw_terms, "must be a non-empty array of tables")
+    terminals = []
+    for i, t in enumerate(raw_terms):
+        _check_keys(t, {"bus", "data_mb"}, f"terminals[{i}]")
+        if "bus" not in t:
+            raise ScenarioError(f"terminals[{i}].bus: missing")
+        if "data_mb" not in t:
+            raise ScenarioError(f"terminals[{i}].data_mb: missing")
+        bus = _bus_value(t["bus"], f"terminals[{i}].bus")
+        mb = _num(t, "data_mb", None, name=f"terminals[{i}].data_mb")
+        terminals.append(Terminal(bus, mb))
+
+    seed = _num(data, "seed", 1, integer=True, allow_zero=True)
+    period = _num(data, "sampling_period_s", 1.0)
+    cap = _num(data, "queue_capacity", 50, integer=True)
+    delay_bound = _num(data, "delay_bound_ms", 50.0)
+    hop_bound = _num(data, "hop_bound", 0, integer=True) if "hop_bound" in data else 0
+    yen_k = _num(data, "yen_k", 5, integer=True)
+    t_wait = _num(data, "t_wait_s", 0.01, allow_zero=True)
+    mean_pkt = _num(data, "mean_packet_bytes", 5000.0)
+    if mean_pkt <= 30.0:
+        raise _err("mean_packet_bytes", mean_pkt, "must be > 30 (IPv4+UDP+PPP headers are included)")
+    speed = _num(data, "propagation_speed_m_per_s", 2.0e8)
+    merge = data.get("merge_transformers", False)
+    if not isinstance(merge, bool):
+        raise _err("merge_transformers", merge, "must be true or false")
+
+    algos = data.get("algorithms", list(ALGORITHMS))
+    if isinstance(algos, str):
+        algos = [algos]
+    if not isinstance(algos, list) or not algos:
+        raise _err("algorithms", algos, f"must be a non-empty list of {', '.join(ALGORITHMS)}")
+    for a in algos:
+        if a not in ALGORITHMS:
+            raise _err("algorithms", a, f"unknown algorithm (known: {', '.join(ALGORITHMS)})")
+    if len(set(algos)) != len(algos):
+        raise _err("algorithms", algos, "must not repeat a name")
+
+    bw_raw = data.get("bandwidth", {})
+    _check_keys(bw_raw, {"default_mbps", "classes"}, "bandwidth")
+    default_mbps = _num(bw_raw, "default_mbps", 10000.0, name="bandwidth.default_mbps")
+    classes_raw = bw_raw.get("classes", [])
+    if not isinstance(classes_raw, list):
+        raise _err("bandwidth.classes", classes_raw, "must be an array of tables {min_kv, mbps}")
+    classes = []
+    for i, c in enumerate(classes_raw):
+        _check_keys(c, {"min_kv", "mbps"}, f"bandwidth.classes[{i}]")
+        for k in ("min_kv", "mbps"):
+            if k not in c:
+                raise ScenarioError(f"bandwidth.classes[{i}].{k}: missing")
+        kv = _num(c, "min_kv", None, name=f"bandwidth.classes[{i}].min_kv", allow_zero=True)
+        mbps = _num(c, "mbps", None, name=f"bandwidth.classes[{i}].mbps")
+        classes.append((kv, mbps))
+    rule = BandwidthRule(default_mbps, tuple(classes))
+
+    dc_raw = data.get("datacheck", {})
+    _check_keys(dc_raw, {"enabled", "tolerance"}, "datacheck")
+    enabled = dc_raw.get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise _err("datacheck.enabled", enabled, "must be true or false")
+    tol = _num(dc_raw, "tolerance", 0.05, name="datacheck.tolerance")
+    datacheck = DatacheckConfig(enabled, tol)
+
+    faults_raw = data.get("faults", [])
+    if not isinstance(faults_raw, list):
+        raise _err("faults", faults_raw, "must be an array of tables")
+    faults = []
+    for i, f in enumerate(faults_raw):
+        where = f"faults[{i}]"
+        _check_keys(f, {"kind", "at_s", "a_bus", "b_bus", "bus"}, where)
+        kind = f.get("kind")
+        if kind not in FAULT_KINDS:
+            raise _err(f"{where}.kind", kind, f"must be one of {', '.join(FAULT_KINDS)}")
+        at_s = _num(f, "at_s", None, name=f"{where}.at_s", allow_zero=True)
+        if kind == "link_down":
+            for k in ("a_bus", "b_bus"):
+                if k not in f:
+                    raise ScenarioError(f"{where}.{k}: missing (link_down names a link)")
+            if at_s is None:
+                raise ScenarioError(f"{where}.at_s: missing (link_down is timed)")
+            if "bus" in f:
+                raise _err(f"{where}.bus", f["bus"], "not used by link_down (use a_bus, b_bus)")
+            faults.append(Fault(kind, at_s, _bus_value(f["a_bus"], f"{where}.a_bus"),
+                                _bus_value(f["b_bus"], f"{where}.b_bus")))
+        else:
+            if "bus" not in f:
+                raise ScenarioError(f"{where}.bus: missing ({kind} names a terminal)")
+            for k in ("a_bus", "b_bus"):
+                if k in f:
+                    raise _err(f"{where}.{k}", f[k], f"not used by {kind} (use bus)")
+            faults.append(Fault(kind, at_s, bus=_bus_value(f["bus"], f"{where}.bus")))
+
+    network = None
+    if build:
+        net = load_grid(grid, base_dir)
+        network = build_network(net, bandwidth=rule, merge_transformers=merge,
+                                propagation_speed_m_per_s=speed, grid=grid)
+        _check_terminals(terminals, network)
+        for i, f in enumerate(faults):
+            if f.kind == "link_down":
+                _check_bus(f.a_bus, network, f"faults[{i}].a_bus")
+                _check_bus(f.b_bus, network, f"faults[{i}].b_bus")
+                a, b = network.site_of(f.a_bus), network.site_of(f.b_bus)
+                if not network.graph.has_edge(a, b):
+                    raise ScenarioError(
+                        f"faults[{i}].b_bus: no link between bus {f.a_bus!r} and bus {f.b_bus!r}")
+            else:
+                _check_bus(f.bus, network, f"faults[{i}].bus")
+        if hop_bound == 0:
+            hop_bound = auto_hop_bound(network, terminals)
+    else:
+        _check_terminals(terminals, None)
+
+    return Scenario(
+        grid=grid, terminals=tuple(terminals), seed=seed, sampling_period_s=period,
+        queue_capacity=cap, delay_bound_ms=delay_bound, hop_bound=hop_bound, yen_k=yen_k,
+        t_wait_s=t_wait, algorithms=tuple(algos), mean_packet_bytes=mean_pkt,
+        propagation_speed_m_per_s=speed, merge_transformers=merge, bandwidth=rule,
+        datacheck=datacheck, faults=tuple(faults), path=path, network=network,
+    )
+
+
+def load_scenario(path) -> Scenario:
+    """Load and validate a scenario TOML file.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    Scenario
+        With ``network`` built from the grid.
+
+    Raises
+    ------
+    ScenarioError
+        If the file is missing, is not valid TOML, or any field is invalid
+        (the message names the field and value).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError(f"scenario: file {str(path)!r} not found")
+    try:
+        with open(p, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"scenario: {str(path)!r} is not valid TOML ({exc})") from None
+    return scenario_from_dict(data, base_dir=p.resolve().parent, path=p)

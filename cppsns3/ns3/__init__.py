@@ -1,0 +1,22 @@
+"""The package's only door to ns-3.
+
+``from cppsns3.ns3 import ns`` loads the needed ns-3 modules (see
+:mod:`cppsns3.ns3.loader`) and gives the ``ns3`` C++ namespace, e.g.
+``ns.Simulator``, ``ns.Node``, ``ns.PointToPointHelper``.  The package's own
+C++ classes are in ``cpp`` (the ``cppsns3`` C++ namespace); they are
+JIT-compiled on first access of ``cpp``, so importing ``ns`` alone stays fast.
+"""
+
+from cppsns3.ns3.loader import load as _load
+
+ns = _load()
+
+__all__ = ["ns", "cpp"]
+
+
+def __getattr__(name):
+    if name == "cpp":
+        from cppsns3.ns3.loader import package_namespace
+
+        return package_namespace()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

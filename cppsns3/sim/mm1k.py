@@ -1,0 +1,162 @@
+"""Single-link M/M/1/K experiment (issue 3): one Poisson source, one port.
+
+Node 0 sends Poisson packets with exponential sizes over one point-to-point
+link to node 1.  The port at node 0 is the queue under test; time in system W
+of a packet is its one-way delay minus the propagation delay (queueing plus
+sending).  Loss and W are estimated by batch means over the packets in arrival
+order after a warm-up, and compared with the exact M/M/1/K values of Eq. 1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from cppsns3.model.queueing import mm1k
+from cppsns3.model.stats import batch_means, binomial_half_width
+
+__all__ = ["MM1KConfig", "run_mm1k", "validate_config"]
+
+
+@dataclass(frozen=True)
+class MM1KConfig:
+    """Parameters of one single-link run (see :func:`run_mm1k`)."""
+
+    rho: float
+    capacity: int
+    packets: int
+    seed: int = 1
+    rate_bps: float = 1e9
+    mean_packet_bytes: float = 5000.0
+    delay_s: float = 1e-3
+    warmup_fraction: float = 0.02
+    batches: int = 20
+
+
+def validate_config(cfg: MM1KConfig) -> None:
+    """Check every field; raise ValueError naming the field and value."""
+
+    def bad(field, why):
+        raise ValueError(f"{field} {why}, got {getattr(cfg, field)!r}")
+
+    if not (isinstance(cfg.rho, (int, float)) and math.isfinite(cfg.rho) and cfg.rho > 0):
+        bad("rho", "must be a finite number > 0")
+    if isinstance(cfg.capacity, bool) or not isinstance(cfg.capacity, int) or cfg.capacity < 1:
+        bad("capacity", "must be an integer >= 1")
+    if isinstance(cfg.packets, bool) or not isinstance(cfg.packets, int) or cfg.packets < 1000:
+        bad("packets", "must be an integer >= 1000")
+    if cfg.packets > 2**32 - 1:
+        bad("packets", "must be below 2**32")
+    if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int) or not 1 <= cfg.seed < 2**32:
+        bad("seed", "must be an integer in [1, 2**32)")
+    if not (math.isfinite(cfg.rate_bps) and cfg.rate_bps >= 1e3):
+        bad("rate_bps", "must be >= 1000")
+    if not (math.isfinite(cfg.mean_packet_bytes) and 100 <= cfg.mean_packet_bytes <= 20000):
+        bad("mean_packet_bytes", "must be in [100, 20000] (exponential sizes under the 65000 B MTU)")
+    if not (math.isfinite(cfg.delay_s) and cfg.delay_s >= 0):
+        bad("delay_s", "must be >= 0")
+    if not 0 <= cfg.warmup_fraction < 0.5:
+        bad("warmup_fraction", "must be in [0, 0.5)")
+    if not 2 <= cfg.batches <= 1000:
+        bad("batches", "must be in [2, 1000]")
+
+
+def run_mm1k(cfg: MM1KConfig) -> dict:
+    """Run the experiment in this process and return the result record.
+
+    The record has the keys of the ``cppsns3 mm1k --json`` contract, plus
+    ``counts`` (sent, received, dropped) and ``config``.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is invalid.
+    SimulationError
+        If the run breaks an invariant (sent != received + dropped).
+    """
+    validate_config(cfg)
+    from cppsns3.errors import SimulationError
+    from cppsns3.ns3 import cpp, ns
+    from cppsns3.ns3.links import HEADER_BYTES, MAX_PAYLOAD_BYTES, PortLinkHelper
+
+    service_rate = cfg.rate_bps / (8.0 * cfg.mean_packet_bytes)
+    arrival_rate = cfg.rho * service_rate
+
+    ns.RngSeedManager.SetSeed(cfg.seed)
+    ns.RngSeedManager.SetRun(1)
+    try:
+        nodes = ns.NodeContainer()
+        nodes.Create(2)
+        devices = PortLinkHelper(cfg.rate_bps, cfg.delay_s, cfg.capacity).install(nodes.Get(0), nodes.Get(1))
+        ns.InternetStackHelper().Install(nodes)
+        addr = ns.Ipv4AddressHelper()
+        addr.SetBase(ns.Ipv4Address("10.1.1.0"), ns.Ipv4Mask("255.255.255.0"))
+        ifaces = addr.Assign(devices)
+
+        port = 9
+        sink = ns.CreateObject[cpp.DelaySink]()
+        sink.SetPort(port)
+        sink.Reserve(cfg.packets)
+        nodes.Get(1).AddApplication(sink)
+        source = ns.CreateObject[cpp.PoissonSource]()
+        remote = ns.InetSocketAddress(ifaces.GetAddress(1), port).ConvertTo()
+        source.Configure(remote, arrival_rate, cfg.mean_packet_bytes, HEADER_BYTES,
+                         MAX_PAYLOAD_BYTES, cfg.packets, 1)
+        source.AssignStreams(0)
+        nodes.Get(0).AddApplication(source)
+        monitor = ns.CreateObject[cpp.PortMonitor]()
+        if not monitor.Attach(devices.Get(0)):
+            raise SimulationError("could not attach the port monitor to the device traces")
+
+        ns.Simulator.Run()
+
+        sent = int(source.GetSent())
+        n = int(sink.GetCount())
+        seqs = np.frombuffer(sink.GetSeqs().data(), dtype=np.uint32, count=n).copy() if n else np.empty(0, np.uint32)
+        delays = np.frombuffer(sink.GetDelays().data(), dtype=np.float64, count=n).copy() if n else np.empty(0)
+        dropped = int(monitor.GetDropped())
+        mean_number = float(monitor.GetMeanNumberInSystem())
+        busy_s = float(monitor.GetBusyTime())
+        elapsed_s = float(monitor.GetObservedTime())
+    finally:
+        ns.Simulator.Destroy()
+
+    if sent != n + dropped:
+        raise SimulationError(f"invariant broken: sent {sent} != received {n} + dropped {dropped}")
+
+    # Per arrival (in send order): 1 if lost, else its time in system.
+    lost = np.ones(sent, dtype=bool)
+    lost[seqs] = False
+    time_in_system = np.full(sent, np.nan)
+    time_in_system[seqs] = delays - cfg.delay_s
+    start = int(cfg.warmup_fraction * sent)
+    lost, time_in_system = lost[start:], time_in_system[start:]
+
+    loss, loss_hw = batch_means(lost.astype(float), cfg.batches)
+    loss_hw = max(loss_hw, binomial_half_width(int(lost.sum()), lost.size))
+    # Batch means of W over arrival-order batches of the accepted packets.
+    w_values = time_in_system[~lost]
+    w_mean, w_hw = batch_means(w_values, cfg.batches)
+
+    theory = mm1k(arrival_rate, service_rate, cfg.capacity)
+    return {
+        "rho": cfg.rho,
+        "capacity": cfg.capacity,
+        "packets": cfg.packets,
+        "seed": cfg.seed,
+        "arrival_rate_per_s": arrival_rate,
+        "service_rate_per_s": service_rate,
+        "analytic": theory.as_dict(),
+        "measured": {
+            "loss_probability": loss,
+            "loss_probability_ci95": loss_hw,
+            "mean_time_in_system_s": w_mean,
+            "mean_time_in_system_ci95_s": w_hw,
+            "mean_number_in_system": mean_number,
+            "utilisation": busy_s / elapsed_s if elapsed_s > 0 else float("nan"),
+        },
+        "counts": {"sent": sent, "received": n, "dropped": dropped, "warmup_packets": start},
+        "config": asdict(cfg),
+    }
