@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cppsns3.datacheck.factors import series_key
+
 __all__ = ["relative_delta", "CheckResult", "as_records", "check_records", "check_block"]
 
 
@@ -72,9 +74,10 @@ class CheckResult:
     failed : list of str
         IDs of records that failed (block order; an ID appears once per
         failed record).
-    ids, times_s, values, forecasts, deltas : lists
-        Per record, in input order; ``deltas`` are |Delta| fractions (``nan``
-        for an ID the model does not know).
+    ids, times_s, values, forecasts, deltas, bounds : lists
+        Per record, in input order; ``deltas`` are |Delta| fractions and
+        ``bounds`` the bound each was held to (``max(tolerance, calibrated
+        bound)``); ``nan`` for an ID the model does not know.
     tolerance : float
         Tolerance applied.
     """
@@ -85,6 +88,7 @@ class CheckResult:
     values: list = field(default_factory=list)
     forecasts: list = field(default_factory=list)
     deltas: list = field(default_factory=list)
+    bounds: list = field(default_factory=list)
     tolerance: float = math.nan
 
     @property
@@ -181,7 +185,8 @@ def check_records(
     res.values = [r[2] for r in recs]
     res.forecasts = [math.nan] * n
     res.deltas = [math.nan] * n
-    known = set(model.levels)
+    res.bounds = [math.nan] * n
+    known = {i for i in set(res.ids) if model.knows(i)}
     bad = [False] * n
     times = sorted(set(res.times_s))
     for t in times:
@@ -197,15 +202,17 @@ def check_records(
             fc = model.forecast(ids, [t] * len(kid))
             vals = np.array([res.values[k] for k in kid])
             d = relative_delta(fc, vals, model.denominator_floor(ids))
+            bound = model.record_bounds(ids, tol)
             for j, k in enumerate(kid):
                 res.forecasts[k] = float(fc[j])
                 res.deltas[k] = float(d[j])
-                bad[k] = not (d[j] <= tol)  # nan fails
+                res.bounds[k] = float(bound[j])
+                bad[k] = not (d[j] <= bound[j])  # nan fails
             if update:
                 for j, k in enumerate(kid):
                     keep = res.values[k] if not bad[k] else fc[j]
                     if math.isfinite(keep):
-                        model.history.add(res.ids[k], t, keep)
+                        model.history.add(series_key(res.ids[k]), t, keep)
     res.failed = [res.ids[k] for k in range(n) if bad[k]]
     return res
 

@@ -34,6 +34,7 @@ from cppsns3.datacheck.factors import FactorConfig
 from cppsns3.datacheck.forecast import DEFAULT_TOLERANCE, FeatureModel, train_model
 
 __all__ = [
+    "terminal_frame",
     "DEFAULT_ATTACKS",
     "DEFAULT_TOLERANCES",
     "DEFAULT_ATTACK_RATE",
@@ -56,6 +57,50 @@ DEFAULT_ATTACKS = {
 DEFAULT_TOLERANCES = (0.01, 0.02, 0.05, 0.10)
 #: Fraction of held-out blocks falsified in an attack run.
 DEFAULT_ATTACK_RATE = 0.25
+
+
+def terminal_frame(frame: pd.DataFrame, buses=None, prefix: str = "T") -> pd.DataFrame:
+    """Prefix power-flow columns with the terminal that measures them.
+
+    ``"vm_pu/bus7"`` -> ``"T7/vm_pu/bus7"`` using ``frame.attrs["column_bus"]``
+    (as set by ``power_flow_series``), so that columns group into blocks.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Power-flow frame with ``attrs["column_bus"]``; a frame whose columns
+        already have three parts is returned as is (filtered by ``buses``).
+    buses : iterable, optional
+        Keep only the terminals at these buses (default: every bus).
+    prefix : str
+        Terminal ID prefix (``"T"`` + bus name, as in the contracts' examples).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Copy with renamed (and possibly fewer) columns.
+
+    Raises
+    ------
+    ValueError
+        If the column-to-bus map is missing or no column is left.
+    """
+    cols = [str(c) for c in frame.columns]
+    keep_buses = None if buses is None else {str(b) for b in buses}
+    if all(c.count("/") >= 2 for c in cols):
+        sel = [c for c in cols if keep_buses is None or c.split("/", 1)[0][len(prefix):] in keep_buses]
+        out = frame[sel].copy()
+    else:
+        cb = frame.attrs.get("column_bus")
+        if not cb:
+            raise ValueError("frame: no attrs['column_bus'] to tell each column's terminal")
+        sel = [c for c in cols if c in cb and (keep_buses is None or str(cb[c]) in keep_buses)]
+        out = frame[sel].copy()
+        out.columns = [f"{prefix}{cb[c]}/{c}" for c in sel]
+    if out.shape[1] == 0:
+        raise ValueError(f"buses: no measured column at buses {sorted(keep_buses or [])}")
+    out.attrs = dict(frame.attrs)
+    return out
 
 
 def split_holdout(frame: pd.DataFrame, holdout_days: int, step_s: int = 900):
@@ -244,7 +289,9 @@ def evaluate(
     Parameters
     ----------
     frame : pandas.DataFrame
-        Wide measurement frame (index ``time_s``).
+        Wide measurement frame (index ``time_s``), columns
+        ``"terminal/quantity/element"``, or a ``power_flow_series`` frame
+        (converted by :func:`terminal_frame`).
     seed : int
         Seed of training subsampling, attack choice and noise.
     grid : str, optional
@@ -292,6 +339,8 @@ def evaluate(
         if not tol > 0:
             raise ValueError(f"tolerance: must be > 0, got {tol}")
     config = config or FactorConfig()
+    if not all(str(c).count("/") >= 2 for c in frame.columns) and frame.attrs.get("column_bus"):
+        frame = terminal_frame(frame)
     frame = frame.sort_index()
     frame.columns = [str(c) for c in frame.columns]
     train, test = split_holdout(frame, holdout_days, config.step_s)

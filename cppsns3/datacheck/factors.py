@@ -7,7 +7,9 @@ coefficient h (Eq. 5) of each factor with the measured series, and keep the
 factors whose ``|h|`` reaches a threshold.
 
 Measurement IDs follow the blocks issue: ``"<terminal>/<quantity>/<element>"``,
-e.g. ``"T7/vm_pu/bus7"``.  Series are grouped by *quantity* (the middle part);
+e.g. ``"T7/vm_pu/bus7"``; the power-flow frame's columns are the same without
+the terminal (``"vm_pu/bus7"``, the *series key*).  Series are grouped by
+*quantity*;
 factors are selected, and one SVR is trained, per quantity (see
 :mod:`cppsns3.datacheck.forecast`).
 
@@ -21,10 +23,9 @@ Candidate factors (names as reported in ``factors {quantity: [names]}``):
     The series' own value 1 step, 1 day and 1 week earlier (standardised).
 ``neighbours_lag_1step``
     Mean of the standardised values of the neighbouring series of the same
-    quantity 1 step earlier.  Neighbours are the series at electrically
-    adjacent buses (lines and transformers of the pandapower grid) when a grid
-    is given and the element is ``bus<N>``; otherwise all other series of the
-    same quantity.
+    quantity 1 step earlier.  Neighbours are the series at the same or an
+    electrically adjacent bus (lines and transformers of the pandapower grid)
+    when a grid is given; otherwise all other series of the same quantity.
 
 Every factor uses only information older than the value it helps forecast
 (calendar data, or values at least one step old), so a receiving node can
@@ -47,6 +48,7 @@ __all__ = [
     "pearson_h",
     "parse_measurement_id",
     "quantity_of",
+    "series_key",
     "group_by_quantity",
     "neighbour_map",
     "calendar_features",
@@ -143,10 +145,11 @@ def pearson_h(l, v) -> float:
 
 
 def parse_measurement_id(measurement_id: str) -> tuple[str, str, str]:
-    """Split ``"T7/vm_pu/bus7"`` into ``("T7", "vm_pu", "bus7")``.
+    """Split a measurement ID into ``(terminal, quantity, element)``.
 
-    An ID with fewer than three ``/``-separated parts is its own quantity:
-    ``"x"`` -> ``("x", "x", "x")``; ``"a/b"`` -> ``("a", "b", "b")``.
+    ``"T7/vm_pu/bus7"`` -> ``("T7", "vm_pu", "bus7")``; a power-flow column
+    without terminal, ``"vm_pu/bus7"`` -> ``("", "vm_pu", "bus7")``; a bare
+    name ``"x"`` -> ``("", "x", "x")``.
 
     Raises
     ------
@@ -159,12 +162,22 @@ def parse_measurement_id(measurement_id: str) -> tuple[str, str, str]:
     if len(parts) >= 3:
         return parts[0], parts[1], "/".join(parts[2:])
     if len(parts) == 2:
-        return parts[0], parts[1], parts[1]
-    return parts[0], parts[0], parts[0]
+        return "", parts[0], parts[1]
+    return "", parts[0], parts[0]
+
+
+def series_key(measurement_id: str) -> str:
+    """The terminal-independent series of an ID: ``"T7/vm_pu/bus7"`` -> ``"vm_pu/bus7"``.
+
+    The model is keyed by series, so it checks records whatever terminal ID
+    prefixes them.
+    """
+    _, q, e = parse_measurement_id(measurement_id)
+    return q if q == e and "/" not in str(measurement_id) else f"{q}/{e}"
 
 
 def quantity_of(measurement_id: str) -> str:
-    """The measured quantity of an ID (its middle part, e.g. ``"vm_pu"``)."""
+    """The measured quantity of an ID (``"vm_pu"`` for ``T7/vm_pu/bus7``)."""
     return parse_measurement_id(measurement_id)[1]
 
 
@@ -179,12 +192,9 @@ def group_by_quantity(columns) -> dict[str, list[str]]:
 def _grid_adjacency(grid) -> dict[int, set[int]]:
     """Bus-name adjacency of a pandapower grid (lines and transformers)."""
     if isinstance(grid, str):
-        import pandapower.networks as pn
+        from cppsns3.chain.measurements import load_grid
 
-        try:
-            net = getattr(pn, grid)()
-        except AttributeError as exc:
-            raise ValueError(f"grid: unknown pandapower case {grid!r}") from exc
+        net = load_grid(grid)  # ScenarioError (a ValueError) if unknown
     else:
         net = grid
     names = net.bus["name"]
@@ -210,19 +220,23 @@ def _grid_adjacency(grid) -> dict[int, set[int]]:
     return adj
 
 
-def neighbour_map(columns, grid=None) -> dict[str, list[str]]:
+def neighbour_map(columns, grid=None, column_bus: dict | None = None) -> dict[str, list[str]]:
     """Neighbouring series of each measurement ID (same quantity).
 
     Parameters
     ----------
     columns : iterable of str
-        Measurement IDs.
+        Measurement IDs or series keys.
     grid : str or pandapower net, optional
         A pandapower case name (``"case14"``) or net.  With a grid, the
-        neighbours of ``.../bus7`` are the same-quantity series at buses
-        adjacent to bus 7 by a line or transformer; IDs without a bus element,
-        or buses with no measured neighbour, fall back to all other series of
-        the quantity.
+        neighbours of a series at bus b are the same-quantity series at bus b
+        (other than itself) or at buses adjacent to b by a line or
+        transformer.  A series' bus is read from an element ``bus<N>`` or
+        from ``column_bus``.  Series without a bus, or with no measured
+        neighbour, fall back to all other series of the quantity.
+    column_bus : dict, optional
+        Series key (``"p_mw/line3"``) -> bus name, as in the
+        ``attrs["column_bus"]`` of ``power_flow_series`` frames.
 
     Returns
     -------
@@ -236,17 +250,24 @@ def neighbour_map(columns, grid=None) -> dict[str, list[str]]:
     """
     groups = group_by_quantity(columns)
     adj = _grid_adjacency(grid) if grid is not None else None
+    column_bus = column_bus or {}
     out: dict[str, list[str]] = {}
     for ids in groups.values():
         bus_of = {}
         for i in ids:
+            b = column_bus.get(series_key(i))
             m = _BUS_RE.match(parse_measurement_id(i)[2])
             if m:
-                bus_of[i] = int(m.group(1))
+                b = int(m.group(1))
+            if b is not None:
+                try:
+                    bus_of[i] = int(b)
+                except (TypeError, ValueError):
+                    pass
         for i in ids:
             nbrs: list[str] = []
             if adj is not None and i in bus_of:
-                near = adj.get(bus_of[i], set())
+                near = adj.get(bus_of[i], set()) | {bus_of[i]}
                 nbrs = [j for j in ids if j != i and bus_of.get(j) in near]
             if not nbrs:
                 nbrs = [j for j in ids if j != i]

@@ -40,12 +40,14 @@ from cppsns3.datacheck.factors import (
     neighbour_map,
     quantity_of,
     select_factors,
+    series_key,
 )
 
 __all__ = [
     "DEFAULT_PARAM_GRID",
     "DEFAULT_TOLERANCE",
     "DEFAULT_DENOM_FLOOR_RATIO",
+    "DEFAULT_CALIBRATION_MARGIN",
     "History",
     "QuantityModel",
     "FeatureModel",
@@ -57,9 +59,13 @@ __all__ = [
 DEFAULT_TOLERANCE = 0.05
 #: The denominator of Eq. 8 is ``max(|V_forecast|, ratio * level)`` where
 #: ``level`` is the series' mean absolute value in training; this keeps
-#: |Delta| finite for series that cross or sit near zero (angles, reactive
-#: power, flows).
-DEFAULT_DENOM_FLOOR_RATIO = 0.1
+#: |Delta| finite for series that cross or sit near zero (reactive power,
+#: flows).  A further absolute floor of ``1e-6`` times the median level of the
+#: quantity's series covers series that are zero up to rounding.
+DEFAULT_DENOM_FLOOR_RATIO = 1.0
+_ABS_FLOOR_OF_QUANTITY_LEVEL = 1e-6
+#: Calibrated bound = margin x the largest out-of-sample |Delta| in CV.
+DEFAULT_CALIBRATION_MARGIN = 1.2
 #: Small default search grid (6 combinations).
 DEFAULT_PARAM_GRID = {"C": [1.0, 10.0, 100.0], "gamma": [0.05, 0.2], "epsilon": [0.02]}
 
@@ -178,8 +184,19 @@ class FeatureModel:
     constants : dict of str to float
         Series that were constant in training, with their value.
     levels : dict of str to float
-        Per-series mean absolute value in training (Eq. 8 denominator floor,
-        attack sizes).
+        Per-series mean absolute value in training (attack sizes).
+    floors : dict of str to float
+        Per-series floor of the Eq. 8 denominator (see
+        :data:`DEFAULT_DENOM_FLOOR_RATIO`).
+    bounds : dict of str to float
+        Per-series calibrated bound on |Delta|: the largest out-of-sample
+        |Delta| of the series in the last time-series CV fold (validation
+        window after all of its training data), times ``calibration_margin``.  With :attr:`calibrated`, a record fails when
+        ``|Delta| > max(tolerance, bound)``: series the forecaster cannot
+        resolve to the tolerance (small, noisy flows) get a wider bound
+        instead of flagging every clean block.
+    calibrated : bool
+        Whether :attr:`bounds` apply.
     neighbours : dict of str to list of str
         Neighbouring series (see :func:`cppsns3.datacheck.factors.neighbour_map`).
     history : History
@@ -199,6 +216,9 @@ class FeatureModel:
     stats: dict
     constants: dict
     levels: dict
+    floors: dict
+    bounds: dict
+    calibrated: bool
     neighbours: dict
     history: History
     tolerance: float = DEFAULT_TOLERANCE
@@ -208,8 +228,12 @@ class FeatureModel:
 
     @property
     def ids(self) -> list[str]:
-        """Every measurement ID the model can check."""
+        """Every series key (``"vm_pu/bus7"``) the model can check."""
         return list(self.levels)
+
+    def knows(self, measurement_id: str) -> bool:
+        """Whether the model has a forecaster for this ID's series."""
+        return series_key(measurement_id) in self.levels
 
     def factors(self) -> dict[str, list[str]]:
         """Selected factors per quantity, ``{quantity: [names]}``."""
@@ -229,7 +253,7 @@ class FeatureModel:
         dict
             Factor name -> float array (standardised lags, raw calendar).
         """
-        ids = list(ids)
+        ids = [series_key(i) for i in ids]
         times = np.asarray(times_s, dtype=np.float64)
         cal = calendar_features(times)
         out = dict(cal)
@@ -267,7 +291,7 @@ class FeatureModel:
         numpy.ndarray
             Forecast values, ``nan`` for an ID the model does not know.
         """
-        ids = [str(i) for i in ids]
+        ids = [series_key(i) for i in ids]
         times = np.asarray(times_s, dtype=np.float64)
         out = np.full(len(ids), np.nan)
         by_q: dict[str, list[int]] = {}
@@ -290,11 +314,17 @@ class FeatureModel:
             out[idx] = mu + sd * z
         return out
 
-    def denominator_floor(self, ids) -> np.ndarray:
-        """Per-record floor of the Eq. 8 denominator (``ratio * level``)."""
+    def record_bounds(self, ids, tolerance: float) -> np.ndarray:
+        """Per-record bound on |Delta|: ``max(tolerance, bound)`` if calibrated."""
+        if not self.calibrated:
+            return np.full(len(ids), float(tolerance))
         return np.array(
-            [self.denom_floor_ratio * self.levels.get(str(i), 0.0) for i in ids], dtype=float
+            [max(float(tolerance), self.bounds.get(series_key(i), 0.0)) for i in ids], dtype=float
         )
+
+    def denominator_floor(self, ids) -> np.ndarray:
+        """Per-record floor of the Eq. 8 denominator (0 for an unknown ID)."""
+        return np.array([self.floors.get(series_key(i), 0.0) for i in ids], dtype=float)
 
 
 def time_series_folds(times_s, n_splits: int = 3):
@@ -344,34 +374,56 @@ def _make_pipeline(params):
 
 
 def _fit_quantity(q, table, names, config, param_grid, n_splits, max_rows, rng):
+    """Select factors, choose hyperparameters by time-series CV, fit.
+
+    Returns the QuantityModel and the validation rows (``id``, ``target``,
+    ``pred``) of the last fold (the one trained on the most data) under the
+    chosen hyperparameters (empty without CV).
+    """
     selected, h = select_factors(table, names, config.threshold)
-    if len(table) > max_rows:
-        keep = np.sort(rng.choice(len(table), size=max_rows, replace=False))
-        table = table.iloc[keep].reset_index(drop=True)
     order = np.argsort(table["time_s"].to_numpy(), kind="stable")
     table = table.iloc[order].reset_index(drop=True)
     x = table[selected].to_numpy(dtype=float)
     y = table["target"].to_numpy(dtype=float)
+    t = table["time_s"].to_numpy(dtype=np.float64)
+    if len(table) > max_rows:
+        sub = np.sort(rng.choice(len(table), size=max_rows, replace=False))
+    else:
+        sub = np.arange(len(table))
     keys = sorted(param_grid)
     combos = [dict(zip(keys, vals)) for vals in itertools.product(*(param_grid[k] for k in keys))]
     if not combos:
         raise ValueError("param_grid: empty")
-    best, best_score = combos[0], math.inf
+    best, best_score, best_oof = combos[0], math.nan, None
     if n_splits >= 1:
-        folds = time_series_folds(table["time_s"].to_numpy(), n_splits)
+        folds = time_series_folds(t, n_splits)
+        best_score = math.inf
         for params in combos:
-            errs = []
+            errs, oof = [], []
             for tr, va in folds:
-                pipe = _make_pipeline(params).fit(x[tr], y[tr])
-                errs.append(float(np.mean(np.abs(pipe.predict(x[va]) - y[va]))))
+                tr_sub = sub[t[sub] < t[va].min()]
+                if tr_sub.size < 2:
+                    continue
+                pipe = _make_pipeline(params).fit(x[tr_sub], y[tr_sub])
+                pred = pipe.predict(x[va])
+                errs.append(float(np.mean(np.abs(pred - y[va]))))
+                oof.append((va, pred))
+            if not errs:
+                raise ValueError(f"frame: too few rows to cross-validate quantity {q!r}")
             score = float(np.mean(errs))
             if score < best_score:
-                best, best_score = params, score
-    pipe = _make_pipeline(best).fit(x, y)
-    return QuantityModel(
+                best, best_score, best_oof = params, score, oof
+    pipe = _make_pipeline(best).fit(x[sub], y[sub])
+    if best_oof:
+        va, pred = best_oof[-1]  # the fold trained on the most data
+        oof_rows = pd.DataFrame({"id": table["id"].to_numpy()[va], "target": y[va], "pred": pred})
+    else:
+        oof_rows = pd.DataFrame({"id": [], "target": [], "pred": []})
+    qm = QuantityModel(
         quantity=q, factors=selected, h=h, pipeline=pipe, params=dict(best),
-        cv_mae_z=best_score, n_train_rows=len(y),
+        cv_mae_z=best_score, n_train_rows=int(sub.size),
     )
+    return qm, oof_rows
 
 
 def train_model(
@@ -386,6 +438,8 @@ def train_model(
     max_train_rows: int = 1500,
     tolerance: float = DEFAULT_TOLERANCE,
     denom_floor_ratio: float = DEFAULT_DENOM_FLOOR_RATIO,
+    calibrate: bool = True,
+    calibration_margin: float = DEFAULT_CALIBRATION_MARGIN,
     progress=None,
 ) -> FeatureModel:
     """Select factors (Eq. 5) and fit one SVR per quantity (Eq. 6-7).
@@ -394,8 +448,10 @@ def train_model(
     ----------
     frame : pandas.DataFrame
         Wide measurement frame: index ``time_s`` (epoch seconds), one numeric
-        column per measurement ID (as from
-        ``cppsns3.chain.measurements.power_flow_series``).
+        column per series, named ``"quantity/element"`` as in
+        ``cppsns3.chain.measurements.power_flow_series`` (its
+        ``attrs["column_bus"]`` is used for neighbours) or with a terminal
+        prefix (``"T7/vm_pu/bus7"``, stripped).
     config : FactorConfig, optional
         Candidate factors and threshold (defaults: see :class:`FactorConfig`).
     seed : int
@@ -414,6 +470,11 @@ def train_model(
         Default tolerance stored in the model (|Delta| as a fraction).
     denom_floor_ratio : float
         See :data:`DEFAULT_DENOM_FLOOR_RATIO`.
+    calibrate : bool
+        Give each series a calibrated bound (see :class:`FeatureModel`);
+        False applies ``tolerance`` alone, as in the paper.
+    calibration_margin : float
+        Factor on the largest out-of-sample |Delta| (>= 1).
     progress : callable, optional
         Called with a short message per quantity (e.g. print to stderr).
 
@@ -431,15 +492,24 @@ def train_model(
     config = config or FactorConfig()
     if not isinstance(frame, pd.DataFrame) or frame.empty:
         raise ValueError("frame: must be a non-empty DataFrame")
-    if tolerance <= 0:
+    if not tolerance > 0:
         raise ValueError(f"tolerance: must be > 0, got {tolerance}")
+    if not calibration_margin >= 1:
+        raise ValueError(f"calibration_margin: must be >= 1, got {calibration_margin}")
+    if not denom_floor_ratio >= 0:
+        raise ValueError(f"denom_floor_ratio: must be >= 0, got {denom_floor_ratio}")
     if n_splits < 0:
         raise ValueError(f"n_splits: must be >= 0, got {n_splits}")
     if max_train_rows < 10:
         raise ValueError(f"max_train_rows: must be >= 10, got {max_train_rows}")
+    column_bus = dict(frame.attrs.get("column_bus") or {})
     frame = frame.sort_index()
     if frame.index.has_duplicates:
         raise ValueError("frame: duplicated time_s in index")
+    keys = [series_key(str(c)) for c in frame.columns]
+    if len(set(keys)) != len(keys):
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        raise ValueError(f"frame: several columns measure the same series {dup[:3]}")
     if train_end_s is not None:
         frame = frame[frame.index.to_numpy(dtype=np.float64) < float(train_end_s)]
     if len(frame) < 2:
@@ -448,7 +518,7 @@ def train_model(
         frame = frame.astype(float)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"frame: columns must be numeric ({exc})") from exc
-    frame.columns = [str(c) for c in frame.columns]
+    frame.columns = keys
     param_grid = param_grid or DEFAULT_PARAM_GRID
     rng = np.random.default_rng(seed)
 
@@ -464,7 +534,13 @@ def train_model(
             constants[c] = mu
         else:
             stats[c] = (mu, sd)
-    neighbours = neighbour_map(frame.columns, grid)
+    floors = {}
+    for q, ids in group_by_quantity(frame.columns).items():
+        q_level = float(np.median([levels[i] for i in ids]))
+        for i in ids:
+            floors[i] = max(denom_floor_ratio * levels[i], _ABS_FLOOR_OF_QUANTITY_LEVEL * q_level)
+    neighbours = neighbour_map(frame.columns, grid, column_bus)
+    bounds = {c: 0.0 for c in frame.columns}
     names = candidate_names(config, len(frame))
     quantities = {}
     for q, ids in group_by_quantity(frame.columns).items():
@@ -480,7 +556,16 @@ def train_model(
                 f"frame: too few rows for quantity {q!r} after lags ({len(table)}); "
                 "give more days or fewer/shorter lags"
             )
-        quantities[q] = _fit_quantity(q, table, names, config, param_grid, n_splits, max_train_rows, rng)
+        qm, oof = _fit_quantity(q, table, names, config, param_grid, n_splits, max_train_rows, rng)
+        quantities[q] = qm
+        # Calibrated bound: the largest out-of-sample |Delta| of each series
+        # in the last CV fold, times the margin.
+        for i, rows in oof.groupby("id"):
+            mu, sd = stats[i]
+            real = mu + sd * rows["target"].to_numpy()
+            fc = mu + sd * rows["pred"].to_numpy()
+            d = np.abs(fc - real) / np.maximum(np.abs(fc), floors[i])
+            bounds[i] = float(calibration_margin * d.max()) if d.size else 0.0
     last = float(frame.index.to_numpy(dtype=np.float64)[-1])
     # Candidate lags that were not offered (too little data) must not be read.
     used = {n for m in quantities.values() for n in m.factors}
@@ -498,6 +583,9 @@ def train_model(
         stats=stats,
         constants=constants,
         levels=levels,
+        floors=floors,
+        bounds=bounds,
+        calibrated=bool(calibrate),
         neighbours=neighbours,
         history=History(frame),
         tolerance=float(tolerance),
