@@ -9,8 +9,12 @@ from __future__ import annotations
 import importlib
 import sys
 
-import click
 import typer
+
+try:  # typer >= 0.20 vendors click as typer._click
+    from typer._click import exceptions as _click_exc
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import exceptions as _click_exc
 
 from cppsns3.errors import CppsError, ScenarioError
 
@@ -23,9 +27,17 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+
+
+@app.callback()
+def _root() -> None:
+    """Packet-accurate ns-3 experiments of the CPPS blockchain protocol."""
+
+
 # Each module registers its commands on `app` through a `register(app)` function.
 _COMMAND_MODULES = (
     "cppsns3.cli.mm1k",
+    "cppsns3.cli.plan",
 )
 
 
@@ -44,22 +56,25 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         command.main(args=argv, prog_name="cppsns3", standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError:
+    except _click_exc.NoArgsIsHelpError:
         return 0
-    except click.UsageError as exc:
+    except _click_exc.UsageError as exc:
         param = getattr(exc, "param", None)
         msg = exc.format_message()
         if param is not None and param.opts and param.opts[0] not in msg:
             msg = f"{param.opts[0]}: {msg}"
         print(f"error: {_one_line(msg)}", file=sys.stderr)
         return 2
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Exit as exc:
+        return getattr(exc, "exit_code", 0)
+    except typer.Abort:
         print("error: aborted", file=sys.stderr)
         return 1
     except (ScenarioError, ValueError) as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except _click_exc.ClickException as exc:
+        print(f"error: {_one_line(exc.format_message())}", file=sys.stderr)
         return 2
     except CppsError as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)

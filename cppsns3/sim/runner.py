@@ -1,0 +1,116 @@
+"""Run ns-3 work in a child process, so an ns-3 abort never takes the caller down.
+
+The child is forked (ns-3 state is per process; forking after the parent
+imported only pure modules is cheap), its stdout/stderr file descriptors go to
+a temporary log, and the function's return value comes back through a pipe.
+A crash, abort or exception in the child becomes a :class:`SimulationError`
+that names what ran and quotes the last lines the child printed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import sys
+import tempfile
+import traceback
+
+from cppsns3.errors import CppsError, SimulationError
+
+__all__ = ["run_in_child", "ChildFailure"]
+
+_TAIL_LINES = 8
+
+
+class ChildFailure(SimulationError):
+    """A child run failed; ``.tail`` holds the last lines it printed."""
+
+    def __init__(self, message: str, tail: str = "", exitcode: int | None = None):
+        super().__init__(message)
+        self.tail = tail
+        self.exitcode = exitcode
+
+
+def _child(conn, log_path, func, args, kwargs):
+    fd = os.open(log_path, os.O_WRONLY | os.O_APPEND)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    try:
+        result = func(*args, **kwargs)
+        conn.send(("ok", result))
+    except CppsError as exc:
+        conn.send(("error", (type(exc).__name__, str(exc), isinstance(exc, ValueError))))
+    except ValueError as exc:
+        conn.send(("error", ("ValueError", str(exc), True)))
+    except BaseException as exc:  # noqa: BLE001 - everything must reach the parent
+        traceback.print_exc()
+        conn.send(("error", (type(exc).__name__, str(exc), False)))
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        conn.close()
+
+
+def _tail(path: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            lines = fh.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return ""
+    lines = [ln for ln in lines if ln.strip() and "Failed to materialize symbols" not in ln]
+    return "\n".join(lines[-_TAIL_LINES:])
+
+
+def run_in_child(func, *args, label: str = "run", **kwargs):
+    """Call ``func(*args, **kwargs)`` in a forked child and return its result.
+
+    Parameters
+    ----------
+    func : callable
+        A picklable-result function; it may load ns-3.
+    label : str
+        Names the work in error messages (e.g. ``"scenario ieee39.toml seed 1"``).
+
+    Raises
+    ------
+    ValueError
+        If the child raised a ValueError (bad input), re-raised with its message.
+    SimulationError
+        If the child raised any other error, crashed or aborted.
+    """
+    ctx = mp.get_context("fork")
+    fd, log_path = tempfile.mkstemp(prefix="cppsns3-child-", suffix=".log")
+    os.close(fd)
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, log_path, func, args, kwargs), daemon=True)
+    try:
+        proc.start()
+        child.close()
+        try:
+            status, payload = parent.recv()
+        except EOFError:
+            status, payload = "crash", None
+        proc.join()
+        if status == "ok":
+            return payload
+        tail = _tail(log_path)
+        where = f" (last output: {' | '.join(tail.splitlines()[-3:])})" if tail else ""
+        if status == "error":
+            name, msg, is_value = payload
+            if is_value:
+                raise ValueError(msg)
+            raise ChildFailure(f"{label} failed: {name}: {msg}{where}", tail, proc.exitcode)
+        raise ChildFailure(
+            f"{label} crashed (exit code {proc.exitcode}){where}", tail, proc.exitcode
+        )
+    finally:
+        parent.close()
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        try:
+            os.unlink(log_path)
+        except OSError:
+            pass
