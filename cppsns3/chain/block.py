@@ -34,6 +34,8 @@ import math
 import struct
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 from ..errors import BlockFormatError
 from .measurements import Measurement
 from .merkle import EMPTY_ROOT, merkle_root_from_leaf_hashes
@@ -96,6 +98,22 @@ def _check_time(name: str, value) -> float:
     if not math.isfinite(t):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return t
+
+
+def _first_non_finite(buf: bytes, offsets: list[int]) -> tuple[int, int] | None:
+    """(record, 0 for time_s / 1 for value) of the first non-finite float64, or None.
+
+    A big-endian float64 is non-finite when its 11 exponent bits are all ones.
+    """
+    a = np.frombuffer(buf, dtype=np.uint8)
+    off = np.asarray(offsets, dtype=np.int64)
+    bad_t = ((a[off] & 0x7F) == 0x7F) & ((a[off + 1] & 0xF0) == 0xF0)
+    bad_v = ((a[off + 8] & 0x7F) == 0x7F) & ((a[off + 9] & 0xF0) == 0xF0)
+    both = bad_t | bad_v
+    if not both.any():
+        return None
+    k = int(np.argmax(both))
+    return k, 0 if bad_t[k] else 1
 
 
 def encode_records(measurements: Iterable) -> tuple[tuple[Measurement, ...], list[bytes]]:
@@ -258,7 +276,7 @@ class DataBlock:
     """
 
     __slots__ = ("version", "prev_hash", "timestamp_s", "merkle_root", "terminal_id",
-                 "measurements", "signature", "_raw", "_header_len", "_body_root", "_hash")
+                 "_ms", "_count", "signature", "_raw", "_header_len", "_body_root", "_hash")
 
     def __init__(self, prev_hash: bytes, timestamp_s: float, merkle_root: bytes,
                  terminal_id: str, measurements: Iterable, signature: bytes,
@@ -275,7 +293,8 @@ class DataBlock:
             ms, _records = encode_records(measurements)
         else:
             ms = tuple(measurements)
-        self.measurements = ms
+        self._ms = ms
+        self._count = len(ms)
         if not isinstance(signature, (bytes, bytearray)) or len(signature) != SIGNATURE_BYTES:
             raise ValueError(f"signature must be {SIGNATURE_BYTES} bytes")
         self.signature = bytes(signature)
@@ -309,6 +328,34 @@ class DataBlock:
 
     # -- public ----------------------------------------------------------------
     @property
+    def measurements(self) -> tuple[Measurement, ...]:
+        """The body's records, in order (built on first access after decoding)."""
+        if self._ms is None:
+            raw = self._raw
+            u16 = _U16.unpack_from
+            dd = _DD.unpack_from
+            new = tuple.__new__
+            names: dict[bytes, str] = {}
+            ms = []
+            o = self._header_len
+            for _ in range(self._count):
+                e = o + 2 + u16(raw, o)[0]
+                idb = raw[o + 2:e]
+                mid = names.get(idb)
+                if mid is None:
+                    mid = names[idb] = idb.decode("utf-8")
+                t, v = dd(raw, e)
+                ms.append(new(Measurement, (mid, t, v)))
+                o = e + 16
+            self._ms = tuple(ms)
+        return self._ms
+
+    @property
+    def record_count(self) -> int:
+        """Number of records in the body."""
+        return self._count
+
+    @property
     def header_bytes(self) -> bytes:
         """The encoded header: the bytes the signature covers."""
         return self._raw[: self._header_len]
@@ -336,7 +383,7 @@ class DataBlock:
             leaves = []
             o = self._header_len
             u16 = _U16.unpack_from
-            for _ in range(len(self.measurements)):
+            for _ in range(self._count):
                 end = o + 2 + u16(raw, o)[0] + 16
                 leaves.append(h(_LEAF + raw[o:end]).digest())
                 o = end
@@ -394,53 +441,47 @@ class DataBlock:
                          f"signature), got {count}", header_len_before_count)
         limit = n - SIGNATURE_BYTES
         u16 = _U16.unpack_from
-        dd = _DD.unpack_from
         h = _sha256
-        new = tuple.__new__
         names: dict[bytes, str] = {}
-        ms: list[Measurement] = []
+        floats: list[int] = []
         leaves: list[bytes] = []
         o = header_len
         for k in range(count):
-            if o + 2 > limit:
+            # o <= limit < len(buf) - 1 here (a signature follows), so the u16 read is in bounds
+            e = o + 2 + u16(buf, o)[0]
+            end = e + 16
+            if e == o + 2 or end > limit:
                 r.pos = o
-                raise r.fail(f"length of record {k} ID before the {SIGNATURE_BYTES}-byte signature")
-            ln = u16(buf, o)[0]
-            if ln == 0:
-                r.pos = o
-                raise r.fail(f"a non-empty ID in record {k} (length > 0)")
-            end = o + 2 + ln + 16
-            if end > limit:
-                r.pos = o
-                raise r.fail(f"record {k} of {ln + 18} bytes before the {SIGNATURE_BYTES}-byte signature")
-            idb = buf[o + 2:o + 2 + ln]
-            mid = names.get(idb)
-            if mid is None:
+                raise r.fail(f"a non-empty ID in record {k} (length > 0)" if e == o + 2 else
+                             f"record {k} of {end - o} bytes before the {SIGNATURE_BYTES}-byte signature")
+            idb = buf[o + 2:e]
+            if idb not in names:
                 try:
-                    mid = idb.decode("utf-8")
+                    names[idb] = idb.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     r.pos = o + 2 + exc.start
                     raise r.fail(f"record {k} ID as UTF-8 ({exc.reason})") from None
-                names[idb] = mid
-            t, v = dd(buf, o + 2 + ln)
-            if not (t - t == 0.0 and v - v == 0.0):
-                r.pos = o + 2 + ln + (0 if not _isfinite(t) else 8)
-                raise r.fail(f"record {k} {'time_s' if not _isfinite(t) else 'value'} "
-                             f"as a finite float64")
-            ms.append(new(Measurement, (mid, t, v)))
+            floats.append(e)
             leaves.append(h(_LEAF + buf[o:end]).digest())
             o = end
         if o != limit:
             r.pos = o
             raise r.fail(f"the {SIGNATURE_BYTES}-byte signature right after record {count - 1}"
                          if count else f"the {SIGNATURE_BYTES}-byte signature after the header",)
+        if floats:
+            bad = _first_non_finite(buf, floats)
+            if bad is not None:
+                k, which = bad
+                r.pos = floats[k] + 8 * which
+                raise r.fail(f"record {k} {('time_s', 'value')[which]} as a finite float64")
         blk = cls.__new__(cls)
         blk.version = FORMAT_VERSION
         blk.prev_hash = prev
         blk.timestamp_s = ts
         blk.merkle_root = root
         blk.terminal_id = tid
-        blk.measurements = tuple(ms)
+        blk._ms = None
+        blk._count = count
         blk.signature = buf[limit:]
         blk._raw = buf
         blk._header_len = header_len
@@ -457,11 +498,11 @@ class DataBlock:
         return hash(self.hash())
 
     def __len__(self) -> int:
-        return len(self.measurements)
+        return self._count
 
     def __repr__(self):
         return (f"DataBlock(terminal_id={self.terminal_id!r}, timestamp_s={self.timestamp_s!r}, "
-                f"records={len(self.measurements)}, size_bytes={len(self._raw)}, "
+                f"records={self._count}, size_bytes={len(self._raw)}, "
                 f"hash={self.hash().hex()[:16]}…)")
 
 
