@@ -493,7 +493,7 @@ def measurements_for_terminal(frame_row_or_frame, terminal_id: str, bus,
     if not isinstance(terminal_id, str) or not terminal_id or "/" in terminal_id:
         raise ValueError(f"terminal_id must be a non-empty str without '/', got {terminal_id!r}")
     buses = {bus} if isinstance(bus, (int, str, np.integer)) else set(bus)
-    buses = {int(b) if isinstance(b, np.integer) else b for b in buses}
+    buses = {_bus_label(b, 0) for b in buses}  # 7, np.int64(7), "7" and 7.0 all name bus 7
     column_bus = _resolve_column_bus(frame_row_or_frame, grid)
     if isinstance(frame_row_or_frame, pd.Series):
         frame = frame_row_or_frame.to_frame().T
