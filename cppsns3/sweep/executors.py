@@ -7,14 +7,58 @@ server), so they give the same rows.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from cppsns3.errors import ScenarioError, SimulationError
-from cppsns3.sweep.worker import RunServer, close_servers, dask_execute, failed_row
+from cppsns3.sweep.worker import ABORT_HOOK_ENV, RunServer, close_servers, dask_execute, failed_row
 
-__all__ = ["LocalExecutor", "DaskExecutor", "default_workers"]
+__all__ = ["LocalExecutor", "DaskExecutor", "default_workers", "close_idle_servers"]
+
+
+# Idle warm run servers of this process, kept for the next sweep of the same
+# scenario (a notebook or a test session runs many).  A server is reused only for
+# the scenario it warmed up on and under the same environment, so a reused
+# server's state is exactly that of a fresh one: its runs happen in children.
+_IDLE: dict = {}
+_IDLE_LOCK = threading.Lock()
+
+
+def _idle_key(warm: bool, scenario: str):
+    return (warm, scenario, os.environ.get(ABORT_HOOK_ENV, ""))
+
+
+def _take_idle(warm: bool, scenario: str):
+    with _IDLE_LOCK:
+        stack = _IDLE.get(_idle_key(warm, scenario), [])
+        while stack:
+            srv = stack.pop()
+            if srv.proc is not None and srv.proc.poll() is None:
+                return srv
+    return None
+
+
+def _give_idle(srv, warm: bool, scenario: str) -> None:
+    if srv.proc is None or srv.proc.poll() is not None:
+        srv.close()
+        return
+    with _IDLE_LOCK:
+        _IDLE.setdefault(_idle_key(warm, scenario), []).append(srv)
+
+
+def close_idle_servers() -> int:
+    """Stop the idle run servers kept by :class:`LocalExecutor`; return how many."""
+    with _IDLE_LOCK:
+        servers = [srv for stack in _IDLE.values() for srv in stack]
+        _IDLE.clear()
+    for srv in servers:
+        srv.close()
+    return len(servers)
+
+
+atexit.register(close_idle_servers)
 
 
 def default_workers() -> int:
@@ -29,7 +73,9 @@ class LocalExecutor:
     """Run tasks on ``workers`` run servers of this machine.
 
     Each of ``workers`` threads of the parent owns one run server process and
-    feeds it one task at a time; the server forks one child per run.
+    feeds it one task at a time; the server forks one child per run.  After
+    the sweep, the servers stay idle in this process for the next sweep of
+    the same scenario (:func:`close_idle_servers` stops them; so does exit).
 
     Parameters
     ----------
@@ -68,16 +114,23 @@ class LocalExecutor:
             with lock:
                 return None if stop.is_set() else next(queue, None)
 
+        scenario = tasks[0].scenario
+
         def loop(results):
-            srv = RunServer(self.warm)
+            srv = _take_idle(self.warm, scenario) or RunServer(self.warm)
             with lock:
                 servers.append(srv)
             try:
                 while (task := next_task()) is not None:
                     results.append(srv.execute(task))
                     ready.release()
-            finally:
+            except BaseException:
                 srv.close()
+                raise
+            if stop.is_set():
+                srv.close()
+            else:
+                _give_idle(srv, self.warm, scenario)
 
         results: list = []
         ready = threading.Semaphore(0)
@@ -97,11 +150,13 @@ class LocalExecutor:
                     row = results.pop(0)
                 yield row
         finally:
-            stop.set()
-            with lock:
-                live = list(servers)
-            for srv in live:  # terminates runs still going (Ctrl-C, --max-runs reached)
-                srv.close(timeout_s=2.0)
+            if not all(f.done() for f in futures):
+                # Interrupted (Ctrl-C, an error): terminate the runs still going.
+                stop.set()
+                with lock:
+                    live = list(servers)
+                for srv in live:
+                    srv.close(timeout_s=2.0)
             pool.shutdown(wait=True, cancel_futures=True)
 
 

@@ -67,15 +67,20 @@ def failed_row(task, error: str, last_output: str = "", run_wall_s: float | None
 
 def _child_run(task) -> dict:
     """Body of the forked child: the test hook, the ns-3 load and the scenario run."""
+    t0 = time.perf_counter()
+    import cppsns3.ns3  # noqa: F401 - already loaded in a warm server: costs nothing
+
+    # cppyy answers a fatal signal by attaching gdb and printing a stack trace,
+    # which is slow and buries the ns-3 message (NS_FATAL_ERROR, NS_ASSERT) that
+    # the failed row's last output should show.  Die at once instead.
+    for name in ("SIGABRT", "SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE"):
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
     hook = os.environ.get(ABORT_HOOK_ENV)
     if hook:
         match = json.loads(hook)
         if all(task.params.get(k) == v for k, v in match.items()):
             print(f"test hook: aborting {task.label}", flush=True)
             os.abort()
-    t0 = time.perf_counter()
-    import cppsns3.ns3  # noqa: F401 - already loaded in a warm server: costs nothing
-
     t1 = time.perf_counter()
     from cppsns3.sweep.scenarios import get_adapter
 
