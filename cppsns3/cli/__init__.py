@@ -38,6 +38,7 @@ def _root() -> None:
 _COMMAND_MODULES = (
     "cppsns3.cli.mm1k",
     "cppsns3.cli.plan",
+    "cppsns3.cli.report",
     "cppsns3.cli.sweep",
     "cppsns3.cli.validate_data",
 )

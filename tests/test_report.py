@@ -1,0 +1,137 @@
+"""`cppsns3 report DIR` and the figure functions, on a synthetic run directory.
+
+The directory has the CONTRACTS "Runs" layout and columns; values are Eq. 1
+and Eq. 2 figures with a little noise on the "measured" side.
+"""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from cppsns3.model.queueing import mm1k
+from cppsns3.report import PLOT_FILES, load_run, report_run
+from cppsns3.report.rundir import FLOWS_COLUMNS, LINKS_COLUMNS, PORTS_COLUMNS
+
+ALGS = ("qtdr", "qos-r", "ra-dbmm")
+RING = [(1, 2), (2, 3), (3, 4), (1, 4)]
+MU = 1000.0
+K = 10
+
+
+def write_run(d, mode="round", flowmon_xml=None):
+    """A small run directory in the CONTRACTS layout (4-bus ring)."""
+    rng = np.random.default_rng(5)
+    d.mkdir(parents=True, exist_ok=True)
+    flows, ports, links, algs = [], [], [], {}
+    for ai, a in enumerate(ALGS):
+        frecs = []
+        for s in (1, 3):
+            for t in (1, 2, 3, 4):
+                if s == t:
+                    continue
+                hops = 1 if (min(s, t), max(s, t)) in RING else 2
+                an = hops * 2.5e-3 + ai * 1e-4
+                meas = an * (1 + rng.normal(0, 0.03))
+                rec = dict(algorithm=a, src_bus=s, dst_bus=t, hops=hops, buses=" ".join(map(str, range(s, t + 1))),
+                           sent_packets=1000, received_packets=998, dropped_packets=2, analytic_delay_s=an,
+                           analytic_delay_relay_only_s=an - 1e-3, measured_delay_s=meas,
+                           measured_delay_ci95_s=0.04 * an, loss_ratio=0.002)
+                flows.append(rec)
+                frecs.append({k: rec[k] for k in ("src_bus", "dst_bus", "analytic_delay_s", "measured_delay_s",
+                                                  "measured_delay_ci95_s", "loss_ratio")})
+        for i, (x, y) in enumerate(RING):
+            for bus, peer in ((x, y), (y, x)):
+                rho = 0.1 + 0.11 * (2 * i + (bus == y)) + 0.01 * ai
+                m = mm1k(rho * MU, MU, K)
+                ports.append(dict(algorithm=a, bus=bus, peer_bus=peer, rho=rho, capacity=K,
+                                  analytic_loss_probability=m.loss_probability,
+                                  measured_loss_probability=max(0.0, m.loss_probability * (1 + rng.normal(0, 0.1))),
+                                  measured_loss_probability_ci95=0.1 * m.loss_probability + 1e-4,
+                                  analytic_mean_time_in_system_s=m.mean_time_in_system_s,
+                                  measured_mean_time_in_system_s=m.mean_time_in_system_s * (1 + rng.normal(0, 0.02)),
+                                  measured_mean_time_in_system_ci95_s=0.03 * m.mean_time_in_system_s))
+            u = 0.2 + 0.15 * i + 0.05 * ai
+            links.append(dict(algorithm=a, a_bus=x, b_bus=y, bandwidth_mbps=1000.0, length_km=50.0, delay_s=2.5e-4,
+                              residual_mbps=1000 * (1 - u), utilisation=u, measured_utilisation=u * 1.02))
+        algs[a] = {"load_balance": 10.0 + ai, "nodes_appended": 4, "nodes_total": 4, "blocks_rejected": 0,
+                   "flows": frecs}
+        if mode == "round":
+            algs[a]["generation_time_s"] = 0.8 + 0.1 * ai
+    summary = {"scenario": "ring4.toml", "grid": "ring4", "seed": 1, "mode": mode, "generator_bus": 2,
+               "algorithms": algs}
+    (d / "summary.json").write_text(json.dumps(summary))
+    pd.DataFrame(flows, columns=FLOWS_COLUMNS).to_csv(d / "flows.csv", index=False)
+    pd.DataFrame(ports, columns=PORTS_COLUMNS).to_csv(d / "ports.csv", index=False)
+    pd.DataFrame(links, columns=LINKS_COLUMNS).to_csv(d / "links.csv", index=False)
+    if flowmon_xml is not None:
+        for a in ALGS:
+            (d / f"flowmon-{a}.xml").write_text(flowmon_xml)
+    return d
+
+
+def _check_png(path):
+    with Image.open(path) as im:
+        assert im.format == "PNG"
+        w, h = im.size
+        assert w > 300 and h > 200
+        # not blank: several distinct colours
+        assert len(im.convert("RGB").getcolors(maxcolors=1 << 20) or []) > 20
+
+
+def test_report_round_mode(tmp_path):
+    from test_traces_formats import FULL_XML
+
+    d = write_run(tmp_path / "run", flowmon_xml=FULL_XML)
+    written, skipped = report_run(d)
+    assert sorted(p.name for p in written) == sorted(PLOT_FILES)
+    assert skipped == {}
+    for p in written:
+        assert p.parent == d / "plots"
+        _check_png(p)
+
+
+def test_report_validate_mode_skips_generation_time(tmp_path):
+    d = write_run(tmp_path / "run", mode="validate")
+    written, skipped = report_run(d, tmp_path / "figs")
+    names = {p.name for p in written}
+    assert names == {"delay_scatter.png", "ports_eq1.png", "link_utilisation.png"}
+    assert set(skipped) == {"generation_time.png", "delay_distribution.png"}
+    assert all(p.parent == tmp_path / "figs" for p in written)
+
+
+def test_load_run(tmp_path):
+    run = load_run(write_run(tmp_path / "run"))
+    assert run.algorithms() == list(ALGS)
+    assert run.generation_times()["generation_time_s"].tolist() == pytest.approx([0.8, 0.9, 1.0])
+    assert run.mode == "round" and run.grid == "ring4"
+
+
+def test_cli_report(tmp_path):
+    d = write_run(tmp_path / "run")
+    r = subprocess.run([sys.executable, "-m", "cppsns3", "report", str(d)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.split()
+    assert len(lines) == 4 and all(line.endswith(".png") for line in lines)
+    assert "skipped delay_distribution.png" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "cppsns3", "report", str(d), "--json"], capture_output=True, text=True)
+    obj = json.loads(r.stdout)
+    assert len(obj["plots"]) == 4 and "delay_distribution.png" in obj["skipped"]
+
+
+def test_cli_report_errors(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "cppsns3", "report", str(tmp_path / "nope")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and r.stderr.count("\n") == 1
+    d = write_run(tmp_path / "run")
+    pd.read_csv(d / "ports.csv").drop(columns=["rho"]).to_csv(d / "ports.csv", index=False)
+    r = subprocess.run([sys.executable, "-m", "cppsns3", "report", str(d)], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: ") and "ports.csv: missing column(s) rho" in r.stderr
+    (d / "summary.json").write_text("{")
+    r = subprocess.run([sys.executable, "-m", "cppsns3", "report", str(d)], capture_output=True, text=True)
+    assert r.returncode == 2 and "summary.json: not valid JSON" in r.stderr
