@@ -135,3 +135,36 @@ def test_cli_report_errors(tmp_path):
     (d / "summary.json").write_text("{")
     r = subprocess.run([sys.executable, "-m", "cppsns3", "report", str(d)], capture_output=True, text=True)
     assert r.returncode == 2 and "summary.json: not valid JSON" in r.stderr
+
+
+def test_paper_figures(tmp_path):
+    from cppsns3.report import plots
+    from cppsns3.report.paper import PAPER_TABLE3, generation_times_by_grid, merged_table, table3_from_plans
+
+    t = table3_from_plans({"14-bus": {"qtdr": 3.0, "qos-r": 4.0, "ra-dbmm": 2.0}, "ring": {"qtdr": 1.0, "qos-r": 2.0,
+                                                                                             "ra-dbmm": 1.0}})
+    r = t.set_index("grid")
+    assert r.loc["14-bus", "qtdr_vs_qos_r_reduction_ratio"] == pytest.approx(0.25)
+    assert r.loc["14-bus", "qtdr_vs_ra_dbmm_reduction_ratio"] == pytest.approx(-0.5)
+    assert r.loc["14-bus", "paper_qtdr_load_balance"] == PAPER_TABLE3["14-bus"][2]
+    assert r.loc["14-bus", "paper_qtdr_vs_qos_r_reduction_ratio"] == pytest.approx((7.19 - 4.83) / 7.19)
+    assert np.isnan(r.loc["ring", "paper_qos_r_load_balance"])
+    _check_png(plots.plot_load_balance_table(t, tmp_path / "t3.png"))
+    with pytest.raises(ValueError, match="no Load_B for ra-dbmm"):
+        table3_from_plans({"x": {"qtdr": 1.0, "qos-r": 1.0}})
+
+    runs = {"14-bus": write_run(tmp_path / "a"), "39-bus": write_run(tmp_path / "b")}
+    g = generation_times_by_grid(runs)
+    assert len(g) == 6 and g["grid"].tolist()[:3] == ["14-bus"] * 3
+    _check_png(plots.plot_generation_time_by_grid(g, tmp_path / "f11.png"))
+    links = merged_table(runs, "links", label="grid")
+    assert set(links["grid"]) == {"14-bus", "39-bus"}
+
+
+def test_many_links_are_drawn_as_lines(tmp_path):
+    from cppsns3.report import plots
+
+    rows = [dict(algorithm=a, a_bus=i, b_bus=i + 1, utilisation=0.01 * (i % 50) + 0.1 * j,
+                 measured_utilisation=0.01 * (i % 50) + 0.1 * j + 0.005)
+            for j, a in enumerate(ALGS) for i in range(1, 180)]
+    _check_png(plots.plot_link_utilisation(pd.DataFrame(rows), tmp_path / "f12.png", title="many links"))

@@ -259,7 +259,7 @@ def plot_link_utilisation(links: pd.DataFrame, path, title: str | None = None) -
     n = len(keys)
     has_measured = "measured_utilisation" in links.columns and links["measured_utilisation"].notna().any()
     many = n > 60
-    fig, ax = plt.subplots(figsize=(max(8.0, min(0.28 * n * (1 if many else len(algs) / 2.2), 22.0)), 4.8))
+    fig, ax = plt.subplots(figsize=(max(8.0, min(0.28 * n * (1 if many else len(algs) / 2.2), 16.0)), 4.8))
     width = 0.8 / max(1, len(algs))
     x = np.arange(n)
     for i, a in enumerate(algs):
@@ -384,8 +384,13 @@ def plot_generation_time_by_grid(times: pd.DataFrame, path, title: str | None = 
         if "generation_time_ci95_s" in g:
             ci = np.array([g["generation_time_ci95_s"].get(k, np.nan) for k in grids], float) * scale
             ci = np.nan_to_num(ci)
+            if not (ci > 0).any():
+                ci = None
         ax.bar(x - 0.4 + width * (i + 0.5), vals, width=width, yerr=ci, capsize=3, color=_colour(a, i),
                label=_label(a))
+    vals = t["generation_time_s"].to_numpy(float)
+    if vals.min() > 0 and vals.max() / vals.min() > 30:
+        ax.set_yscale("log")  # grids of very different size
     ax.set_xticks(x)
     ax.set_xticklabels(grids)
     ax.set_xlabel("grid")
