@@ -111,30 +111,46 @@ def test_load_run(tmp_path):
     assert run.mode == "round" and run.grid == "ring4"
 
 
-def test_cli_report(tmp_path):
+def _cli(argv, capsys):
+    from cppsns3.cli import main
+
+    rc = main(argv)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_cli_report(tmp_path, capsys):
     d = write_run(tmp_path / "run")
-    r = subprocess.run([sys.executable, "-m", "cppsns3", "report", str(d)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    lines = r.stdout.split()
+    rc, out, err = _cli(["report", str(d)], capsys)
+    assert rc == 0, err
+    lines = out.split()
     assert len(lines) == 4 and all(line.endswith(".png") for line in lines)
-    assert "skipped delay_distribution.png" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "cppsns3", "report", str(d), "--json"], capture_output=True, text=True)
-    obj = json.loads(r.stdout)
+    assert "skipped delay_distribution.png" in err
+    rc, out, err = _cli(["report", str(d), "--json"], capsys)
+    obj = json.loads(out)
     assert len(obj["plots"]) == 4 and "delay_distribution.png" in obj["skipped"]
 
 
-def test_cli_report_errors(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "cppsns3", "report", str(tmp_path / "nope")],
-                       capture_output=True, text=True)
-    assert r.returncode == 2 and r.stderr.startswith("error: ") and r.stderr.count("\n") == 1
+def test_cli_report_errors(tmp_path, capsys):
+    rc, out, err = _cli(["report", str(tmp_path / "nope")], capsys)
+    assert rc == 2 and err.startswith("error: ") and err.count("\n") == 1 and out == ""
     d = write_run(tmp_path / "run")
     pd.read_csv(d / "ports.csv").drop(columns=["rho"]).to_csv(d / "ports.csv", index=False)
-    r = subprocess.run([sys.executable, "-m", "cppsns3", "report", str(d)], capture_output=True, text=True)
-    assert r.returncode == 2
-    assert r.stderr.startswith("error: ") and "ports.csv: missing column(s) rho" in r.stderr
+    rc, out, err = _cli(["report", str(d)], capsys)
+    assert rc == 2
+    assert err.startswith("error: ") and "ports.csv: missing column(s) rho" in err
     (d / "summary.json").write_text("{")
+    rc, out, err = _cli(["report", str(d)], capsys)
+    assert rc == 2 and "summary.json: not valid JSON" in err
+
+
+def test_cli_report_as_a_program(tmp_path):
+    # the console script path: one process, PNG paths on stdout
+    d = write_run(tmp_path / "run", mode="validate")
     r = subprocess.run([sys.executable, "-m", "cppsns3", "report", str(d)], capture_output=True, text=True)
-    assert r.returncode == 2 and "summary.json: not valid JSON" in r.stderr
+    assert r.returncode == 0, r.stderr
+    assert [ln.rsplit("/", 1)[-1] for ln in r.stdout.split()] == ["delay_scatter.png", "ports_eq1.png",
+                                                                   "link_utilisation.png"]
 
 
 def test_paper_figures(tmp_path):
