@@ -59,6 +59,7 @@ __all__ = [
     "load_balance",
     "LoadBalanceTracker",
     "hop_bounded_paths",
+    "k_shortest_simple_paths_from",
     "RoutingState",
     "route_qtdr",
     "route_qos_r",
@@ -205,6 +206,203 @@ def hop_bounded_paths(n_nodes, tail, head, weight, src, hop_bound, mode="min", t
     return label, paths
 
 
+def k_shortest_simple_paths_from(n_nodes, tail, head, weight, src, hop_bound, k, *,
+                                 width=None, max_k=None):
+    """The ``k`` shortest loopless paths of at most ``hop_bound`` links from
+    ``src`` to every node (Yen's set restricted to the hop bound), all at once.
+
+    Exact-hop layered k-shortest *walks*: layer h keeps, per node, the ``width``
+    cheapest walks of exactly h links (the prefix of one of the w cheapest
+    h-walks to v is one of the w cheapest (h-1)-walks to its predecessor, so
+    each layer is exact).  Walks are then sorted by cost per node and the loops
+    dropped; the first ``k`` loopless ones are the answer once *certified*:
+    every layer that is full at that node ends at a cost >= the k-th path's,
+    so no cheaper path was cut.  Walks never turn straight back (the state is
+    the last directed edge).  Uncertified pairs (their cheap alternatives are
+    buried under walks with cycles, about 5 % on case118) are computed by
+    Yen's algorithm (python-igraph), keeping the paths within the hop bound.
+
+    Parameters
+    ----------
+    n_nodes : int
+    tail, head : int arrays
+        Directed edges (both directions of every link).
+    weight : float array
+        Non-negative cost per directed edge.
+    src : int
+    hop_bound, k : int
+    width : int, optional
+        Walks kept per state and layer (default ``k``).
+    max_k : int, optional
+        Uncertified pairs: Yen with k growing (x4) up to ``max_k`` until ``k``
+        paths meet the hop bound.  Default ``k``: Yen's k shortest, filtered
+        (fewer than ``k`` candidates where some break the hop bound).
+
+    Returns
+    -------
+    list
+        Per node, a list of up to ``k`` node-index paths, cheapest first
+        (``[]`` for the source and for nodes out of reach).
+    """
+    tail = np.asarray(tail, dtype=np.int64)
+    head = np.asarray(head, dtype=np.int64)
+    weight = np.asarray(weight, dtype=float)
+    H = int(hop_bound)
+    wd = int(width or k)
+    out, ok = _ksp_pass(n_nodes, tail, head, weight, src, H, k, wd)
+    ok[src] = True
+    if ok.all():
+        return out
+    # a few pairs whose cheap alternatives are buried under walks with cycles:
+    # Yen's k shortest (python-igraph), those within the hop bound
+    g = _igraph_from_arcs(n_nodes, tail, head, weight)
+    for v in np.flatnonzero(~ok):
+        out[int(v)] = _yen_hop_bounded(g, src, int(v), k, H, tail, head, max_k=max_k)
+    return out
+
+
+def _igraph_from_arcs(n_nodes, tail, head, weight):
+    import igraph as ig
+
+    g = ig.Graph(n=n_nodes, edges=list(zip(tail.tolist(), head.tolist())), directed=True)
+    g.es["w"] = weight.tolist()
+    return g
+
+
+def _yen_hop_bounded(g, s, d, k, hop_bound, tail, head, max_k=None):
+    """The k shortest loopless s-d paths with at most ``hop_bound`` links (Yen, growing k)."""
+    kk = k
+    max_k = max_k or k
+    while True:
+        eps = g.get_k_shortest_paths(s, to=d, k=kk, weights="w", output="epath")
+        good = [ep for ep in eps if len(ep) <= hop_bound]
+        if len(good) >= k or len(eps) < kk or kk >= max_k:
+            return [[s] + [int(head[e]) for e in ep] for ep in good[:k]]
+        kk *= 4
+
+
+_TRANSITIONS: dict = {}
+
+
+def _transitions(tail, head, n):
+    """Pairs (e, f) of directed edges with head(e) = tail(f), tail(e) != head(f)."""
+    key = (n, tail.tobytes(), head.tobytes())
+    hit = _TRANSITIONS.get(key)
+    if hit is not None:
+        return hit
+    by_tail = np.argsort(tail, kind="stable")
+    deg = np.bincount(tail, minlength=n)
+    start = np.r_[0, np.cumsum(deg)]
+    cnt = deg[head]
+    tr_from = np.repeat(np.arange(tail.size), cnt)
+    off = np.arange(tr_from.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    tr_to = by_tail[start[head[tr_from]] + off]
+    keep = head[tr_to] != tail[tr_from]
+    out = (tr_from[keep], tr_to[keep])
+    if len(_TRANSITIONS) > 16:
+        _TRANSITIONS.clear()
+    _TRANSITIONS[key] = out
+    return out
+
+
+def _ksp_pass(n, tail, head, weight, src, H, k, wd):
+    # states are directed edges (the walk's last edge); a walk never turns straight back
+    E2 = tail.size
+    by_tail = np.argsort(tail, kind="stable")
+    deg = np.bincount(tail, minlength=n)
+    start = np.r_[0, np.cumsum(deg)]
+    tr_from, tr_to = _transitions(tail, head, n)
+    cost = np.full((H + 1, E2, wd), np.inf)
+    pstate = np.full((H + 1, E2, wd), -1, dtype=np.int64)
+    prank = np.full((H + 1, E2, wd), -1, dtype=np.int64)
+    first_edges = by_tail[start[src]:start[src + 1]]
+    if H >= 1:
+        cost[1, first_edges, 0] = weight[first_edges]
+    from_f = np.repeat(tr_from, wd)
+    to_f = np.repeat(tr_to, wd)
+    rank_f = np.tile(np.arange(wd), tr_from.size)
+    w_f = weight[to_f]
+    last = min(H, 1)
+    for h in range(2, H + 1):
+        cand = cost[h - 1][from_f, rank_f] + w_f
+        sel = np.flatnonzero(np.isfinite(cand) & (head[to_f] != src))
+        if sel.size == 0:
+            break
+        last = h
+        c, hd = cand[sel], to_f[sel]
+        order = np.lexsort((c, hd))
+        c, hd, sel = c[order], hd[order], sel[order]
+        first = np.r_[True, hd[1:] != hd[:-1]]
+        grp_start = np.maximum.accumulate(np.where(first, np.arange(hd.size), 0))
+        rk = np.arange(hd.size) - grp_start
+        keep = rk < wd
+        hd, rk, c, sel = hd[keep], rk[keep], c[keep], sel[keep]
+        cost[h][hd, rk] = c
+        pstate[h][hd, rk] = from_f[sel]
+        prank[h][hd, rk] = rank_f[sel]
+    H = last
+    cost = cost[: H + 1]
+    # per node: labels of all states entering it
+    by_head = np.argsort(head, kind="stable")
+    hdeg = np.bincount(head, minlength=n)
+    maxd = int(hdeg.max()) if n else 0
+    hstart = np.r_[0, np.cumsum(hdeg)]
+    in_e = np.full((n, maxd), -1, dtype=np.int64)
+    for v in range(n):
+        ins = by_head[hstart[v]:hstart[v + 1]]
+        in_e[v, : ins.size] = ins
+    pad = in_e < 0
+    in_safe = np.where(pad, 0, in_e)
+    lab = cost[:, in_safe, :]  # (H+1, n, maxd, wd)
+    lab[:, pad, :] = np.inf
+    flat = lab.transpose(1, 0, 2, 3).reshape(n, -1)  # column = (h*maxd + j)*wd + r
+    m = min(flat.shape[1], 2 * k + 2 + 2 * (wd - k))
+    order = np.argsort(flat, axis=1, kind="stable")[:, :m]
+    lab_cost = np.take_along_axis(flat, order, axis=1)
+    lab_h = order // (maxd * wd)
+    lab_e = in_safe[np.arange(n)[:, None], (order // wd) % maxd]
+    lab_r = order % wd
+    N = n * m
+    hh = lab_h.ravel().copy()
+    ee = lab_e.ravel().copy()
+    rr = lab_r.ravel().copy()
+    fin = np.isfinite(lab_cost.ravel())
+    seq = np.full((N, H + 1), -1, dtype=np.int64)
+    seq[:, 0] = src
+    rows = np.flatnonzero(fin)
+    seq[rows, hh[rows]] = head[ee[rows]]
+    active = fin & (hh > 1)
+    while active.any():
+        a = np.flatnonzero(active)
+        pe = pstate[hh[a], ee[a], rr[a]]
+        pr = prank[hh[a], ee[a], rr[a]]
+        hh[a] -= 1
+        ee[a] = pe
+        rr[a] = pr
+        seq[a, hh[a]] = head[pe]
+        active[a] = hh[a] > 1
+    srt = np.sort(np.where(seq < 0, -np.arange(1, H + 2)[None, :], seq), axis=1)
+    simple = (fin & ~np.any(srt[:, 1:] == srt[:, :-1], axis=1)).reshape(n, m)
+    full = np.isfinite(cost[:, :, wd - 1])  # (H+1, E2): layer cut at this state
+    last_cost = cost[:, :, wd - 1]
+    n_fin = np.isfinite(flat).sum(axis=1)
+    out = [[] for _ in range(n)]
+    ok = np.ones(n, dtype=bool)
+    for v in range(n):
+        if v == src:
+            continue
+        idx = np.flatnonzero(simple[v])[:k]
+        out[v] = [seq[v * m + i, : lab_h[v, i] + 1].tolist() for i in idx]
+        ins = in_e[v][in_e[v] >= 0]
+        cut = full[:, ins]
+        if len(idx) == k:
+            if np.any(cut & (last_cost[:, ins] < lab_cost[v, idx[-1]])):
+                ok[v] = False
+        elif n_fin[v] > m or cut.any():
+            ok[v] = False
+    return out, ok
+
+
 class RoutingState:
     """Flows routed so far on one network, with everything the constraints need."""
 
@@ -238,6 +436,9 @@ class RoutingState:
         self.port_cost_ub = self.K / self.mu + self.t_wait / (self.K + 1)
         self.zero_load_cost = self.port_prop + 1.0 / self.mu
         self.edge_index = network.edge_index
+        # plain-list mirrors for the per-candidate hot path
+        self.rb_list = self.rb.tolist()
+        self.ub_list = (self.port_prop + self.port_cost_ub).tolist()
 
     # -- helpers ---------------------------------------------------------
     def ports_of(self, nodes):
@@ -271,17 +472,21 @@ class RoutingState:
         """Name of the first constraint the candidate breaks, or None."""
         if len(nodes) - 1 > self.hop_bound:
             return "hop_bound"
-        links = [p >> 1 for p in ports]
-        if min(self.rb[links]) - rate <= 0:
+        rbl = self.rb_list
+        if min([rbl[p >> 1] for p in ports]) - rate <= 0:
             return "bandwidth"
-        ub = float(self.port_prop[ports].sum() + self.port_cost_ub[ports].sum())
+        ubl = self.ub_list
+        ub = sum([ubl[p] for p in ports])
         if ub > self.bound_s and self.path_delay(ports, rate) > self.bound_s:
             return "delay_bound_ms"
         return None
 
     def commit(self, s, d, nodes, ports, rate):
         links = [p >> 1 for p in ports]
-        self.tracker.commit(float(self.rb[links].sum()), len(links), rate)
+        rbl = self.rb_list
+        self.tracker.commit(sum([rbl[e] for e in links]), len(links), rate)
+        for e in links:
+            rbl[e] -= rate
         self.flow[links] += rate
         self.rb[links] -= rate
         self.port_flow[ports] += rate
@@ -296,6 +501,7 @@ class RoutingState:
         self.flow[links] -= rate
         self.rb[links] += rate
         self.port_flow[ports] -= rate
+        self.rb_list = self.rb.tolist()
         self.tracker = LoadBalanceTracker(self.rb)
 
     def no_path(self, s, d, reason):
@@ -359,8 +565,8 @@ def _choose_min_loadb(st, s, d, rate, candidates):
         if why is not None:
             reasons.append(why)
             continue
-        links = [p >> 1 for p in ports]
-        val = st.tracker.value_after(float(st.rb[links].sum()), len(links), rate)
+        rbl = st.rb_list
+        val = st.tracker.value_after(sum([rbl[p >> 1] for p in ports]), len(ports), rate)
         if val < best_val:
             best_val, best = val, (nodes, ports)
     return best, reasons
@@ -377,38 +583,27 @@ def route_qtdr(network, scenario) -> RoutingState:
     """
     st = RoutingState(network, scenario)
     srcs = _sources(scenario, network)
-    ea, eb = network.edge_a.tolist(), network.edge_b.tolist()
-    link_w = network.delay_s + 1.0 / service_rate_per_s(network.bandwidth_mbps, scenario.mean_packet_bytes)
-    g = None
     K = scenario.yen_k
-    hb_tree = {}
     for rank, (s, rate) in enumerate(srcs):
-        tree = None
-        if rank == 0:
-            _, tree = hop_bounded_paths(st.n, st.tail, st.head, st.zero_load_cost, s, st.hop_bound)
+        tree = hop_bounded_paths(st.n, st.tail, st.head, st.zero_load_cost, s, st.hop_bound)[1]
+        cand_all = None
         for d in range(st.n):
             if d == s:
                 continue
-            if tree is not None and tree[d] is not None:
+            if rank == 0 and tree[d] is not None:
                 nodes = tree[d]
                 ports = st.ports_of(nodes)
                 if st.violation(nodes, ports, rate) is None:
                     st.commit(s, d, nodes, ports, rate)
                     continue
-            if g is None:
-                g = _igraph(network, link_w)
-            eps = g.get_k_shortest_paths(s, to=d, k=K, weights="w", output="epath")
-            cands = [_epath_to_nodes(ep, s, ea, eb) for ep in eps if ep]
+            if cand_all is None:
+                cand_all = k_shortest_simple_paths_from(st.n, st.tail, st.head, st.zero_load_cost,
+                                                        s, st.hop_bound, K)
+            cands = list(cand_all[d])
             if not cands:
-                raise st.no_path(s, d, "connectivity")
-            if all(len(c) - 1 > st.hop_bound for c in cands):
-                # the K shortest all break the hop bound: the shortest-delay path
-                # that meets it is the first of the K shortest meeting constraints
-                if hb_tree.get(s) is None:
-                    hb_tree[s] = hop_bounded_paths(st.n, st.tail, st.head, st.zero_load_cost, s,
-                                                   st.hop_bound)[1]
-                if hb_tree[s][d] is not None:
-                    cands.append(hb_tree[s][d])
+                if tree[d] is None:
+                    raise st.no_path(s, d, st.diagnose(s, d, rate))
+                cands = [tree[d]]  # the shortest-delay path within the hop bound
             best, reasons = _choose_min_loadb(st, s, d, rate, cands)
             if best is None:
                 raise st.no_path(s, d, _most_common(reasons))
