@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -86,6 +87,10 @@ def main(argv=None) -> int:
             "sweep_1_worker_wall_s": w1, "sweep_2_workers_wall_s": w2, "speedup": w1 / w2,
             "same_table_1_vs_2_workers": bool(same),
             "sim_wall_s_mean": float(rows2["sim_wall_s"].mean()),
+            # If the simulations themselves slow down with 2 workers, other jobs share the cores.
+            "sim_wall_s_mean_1_worker": float(rows1["sim_wall_s"].mean()),
+            "sim_wall_s_mean_2_workers": float(rows2["sim_wall_s"].mean()),
+            "load_average_1min": float(os.getloadavg()[0]),
             "warm_fork_overhead_wall_s_mean": float(rows2["overhead_wall_s"].mean()),
         })
         # Parent <-> warm server dispatch: execute() round trip minus the run's own wall time.
@@ -141,7 +146,9 @@ def main(argv=None) -> int:
           f"2 workers {w2_cold:.2f} s, speed-up {out['speedup_cold_start']:.2f}")
     print(f"  steady state (warm idle servers):                          1 worker {w1:.2f} s, "
           f"2 workers {w2:.2f} s, speed-up {out['speedup']:.2f}")
-    print(f"  same table on 1 and 2 workers: {out['same_table_1_vs_2_workers']}")
+    print(f"  same table on 1 and 2 workers: {out['same_table_1_vs_2_workers']}; mean simulation time per run "
+          f"{out['sim_wall_s_mean_1_worker']:.3f} s on 1 worker, {out['sim_wall_s_mean_2_workers']:.3f} s on 2 "
+          f"(1-min load average at the end {out['load_average_1min']:.2f})")
     print("per-run overhead against the simulation time:")
     sim = out["sim_wall_s_mean"]
     print(f"  warm run server: fork+collect {out['warm_fork_overhead_wall_s_mean'] * 1e3:.1f} ms + dispatch "
