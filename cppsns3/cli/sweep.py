@@ -40,8 +40,15 @@ def sweep_command(
     if max_runs is not None and max_runs < 0:
         raise ScenarioError(f"--max-runs: must be an integer >= 0, got {max_runs}")
     spec = load_sweep(file)
-    result = run_sweep(spec, out, workers=workers, scheduler=scheduler, max_runs=max_runs,
-                       retry_failed=retry_failed, progress=not no_progress, warm=not cold)
+    try:
+        result = run_sweep(spec, out, workers=workers, scheduler=scheduler, max_runs=max_runs,
+                           retry_failed=retry_failed, progress=not no_progress, warm=not cold)
+    except KeyboardInterrupt:
+        # typer turns Ctrl-C into a silent Exit(130) that the CLI's main would
+        # report as success; say what happened and exit 130 ourselves.
+        print(f"error: interrupted; every finished run is saved in {out}, run the same command to resume",
+              file=sys.stderr, flush=True)
+        raise SystemExit(130) from None
     if as_json:
         sys.stdout.write(json.dumps(_clean(result.to_json_dict())) + "\n")
     else:
