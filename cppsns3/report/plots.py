@@ -7,7 +7,6 @@ Algorithms always get the same colour: QT-DR blue, QoS-R orange, RA-DBMM green.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import matplotlib
@@ -520,11 +519,3 @@ def plot_delay_distribution(hist: pd.DataFrame, path, title: str | None = None) 
     fig.tight_layout()
     return _save(fig, path)
 
-
-def finite_or_nan(x) -> float:
-    """``float(x)``, or NaN when ``x`` is None or not finite."""
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return math.nan
-    return v if math.isfinite(v) else math.nan
