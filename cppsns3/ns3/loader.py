@@ -98,6 +98,12 @@ SOURCES = (
     "poisson-source.cc",
     "delay-sink.h",
     "delay-sink.cc",
+    "flow-routing.h",
+    "flow-routing.cc",
+    "hop-tools.h",
+    "hop-tools.cc",
+    "block-transfer.h",
+    "block-transfer.cc",
 )
 
 _lock = threading.RLock()

@@ -1,0 +1,99 @@
+// Per-flow routing: every (source node, destination node) pair follows the
+// path the planner chose, hop by hop.
+#ifndef CPPSNS3_FLOW_ROUTING_H
+#define CPPSNS3_FLOW_ROUTING_H
+
+#include "ns3/ipv4-address.h"
+#include "ns3/ipv4-routing-protocol.h"
+#include "ns3/ipv4.h"
+#include "ns3/node.h"
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+namespace cppsns3
+{
+
+/**
+ * Maps every interface address of the simulated network to the index of
+ * the node that owns it (one table per simulation, shared by all nodes).
+ */
+class NodeAddressMap
+{
+  public:
+    static void Clear();
+    static void Add(ns3::Ipv4Address address, uint32_t node);
+    /** Node index of an address, or UINT32_MAX if unknown. */
+    static uint32_t Lookup(ns3::Ipv4Address address);
+
+  private:
+    static std::unordered_map<uint32_t, uint32_t>& Table();
+};
+
+/**
+ * An Ipv4RoutingProtocol whose table is keyed by (source node, destination
+ * node): a relay can send two flows to the same destination over different
+ * next hops, which destination-based (static or global) routing cannot.
+ * Packets with no entry are dropped (DROP_NO_ROUTE), never sent elsewhere.
+ */
+class FlowRouting : public ns3::Ipv4RoutingProtocol
+{
+  public:
+    static ns3::TypeId GetTypeId();
+    FlowRouting();
+    ~FlowRouting() override;
+
+    void SetNodeIndex(uint32_t index);
+    uint32_t GetNodeIndex() const;
+    /** Route (src, dst) traffic at this node out of `interface` to `gateway`. */
+    void AddRoute(uint32_t srcNode, uint32_t dstNode, uint32_t interface, ns3::Ipv4Address gateway);
+    void RemoveRoute(uint32_t srcNode, uint32_t dstNode);
+    void ClearRoutes();
+    std::size_t GetNRoutes() const;
+    uint64_t GetNoRouteDrops() const;
+
+    ns3::Ptr<ns3::Ipv4Route> RouteOutput(ns3::Ptr<ns3::Packet> p,
+                                         const ns3::Ipv4Header& header,
+                                         ns3::Ptr<ns3::NetDevice> oif,
+                                         ns3::Socket::SocketErrno& sockerr) override;
+    bool RouteInput(ns3::Ptr<const ns3::Packet> p,
+                    const ns3::Ipv4Header& header,
+                    ns3::Ptr<const ns3::NetDevice> idev,
+                    const UnicastForwardCallback& ucb,
+                    const MulticastForwardCallback& mcb,
+                    const LocalDeliverCallback& lcb,
+                    const ErrorCallback& ecb) override;
+    void NotifyInterfaceUp(uint32_t interface) override;
+    void NotifyInterfaceDown(uint32_t interface) override;
+    void NotifyAddAddress(uint32_t interface, ns3::Ipv4InterfaceAddress address) override;
+    void NotifyRemoveAddress(uint32_t interface, ns3::Ipv4InterfaceAddress address) override;
+    void SetIpv4(ns3::Ptr<ns3::Ipv4> ipv4) override;
+    void PrintRoutingTable(ns3::Ptr<ns3::OutputStreamWrapper> stream,
+                           ns3::Time::Unit unit = ns3::Time::S) const override;
+
+  protected:
+    void DoDispose() override;
+
+  private:
+    struct Entry
+    {
+        uint32_t interface;
+        ns3::Ipv4Address gateway;
+    };
+
+    static uint64_t Key(uint32_t src, uint32_t dst);
+    ns3::Ptr<ns3::Ipv4Route> MakeRoute(const Entry& e, ns3::Ipv4Address dst) const;
+
+    ns3::Ptr<ns3::Ipv4> m_ipv4;
+    uint32_t m_node{0};
+    uint64_t m_noRoute{0};
+    std::unordered_map<uint64_t, Entry> m_table;
+};
+
+/** Install a FlowRouting protocol on a node that has an Internet stack. */
+ns3::Ptr<FlowRouting> InstallFlowRouting(ns3::Ptr<ns3::Node> node, uint32_t index);
+
+} // namespace cppsns3
+
+#endif

@@ -1,0 +1,210 @@
+"""Pure description of one packet-level run (no ns-3 here).
+
+The parent process plans (pure Python) and turns a plan into a
+:class:`RunSpec`: node labels, links, flows with packet rates, and every
+forwarding path to install.  The spec is plain picklable data, handed to a
+child process that builds and runs the ns-3 simulation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from cppsns3.errors import ScenarioError
+from cppsns3.model.delay import port_figures
+
+__all__ = ["RunSpec", "FlowSpec", "traffic_scale", "build_spec", "analytic_flow_delays"]
+
+
+@dataclass(frozen=True)
+class FlowSpec:
+    """One (source, destination) flow; ``src``/``dst`` are node indices."""
+
+    index: int
+    src: int
+    dst: int
+    src_bus: object
+    dst_bus: object
+    path: tuple  # node indices, src first
+    rate_mbps: float  # offered in this run (scaled)
+    rate_per_s: float  # packets per second (validate mode)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a child needs to build and run one ns-3 simulation."""
+
+    scenario: str
+    algorithm: str
+    mode: str  # "validate" or "round"
+    seed: int
+    replication: int
+    labels: tuple
+    links: tuple  # (a, b, rate_bps, delay_s, length_km)
+    capacity: int
+    mean_packet_bytes: float
+    t_wait_s: float
+    flows: tuple  # FlowSpec
+    routes: dict  # (src, dst) -> node path, every pair that carries traffic
+    duration_s: float = 0.0
+    warmup_s: float = 0.0
+    max_attempts: int = 8
+    record_seq_limit: int = 5
+    flowmon_xml: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def traffic_scale(algorithm_plans, load_rho: float) -> float:
+    """Factor on the planned rates so the busiest port of any compared plan has ``load_rho``.
+
+    One factor for all algorithms of a run, so they carry the same traffic.
+
+    Raises
+    ------
+    ScenarioError
+        If ``load_rho`` is not in (0, 1.5] or no port carries traffic.
+    """
+    if not (0 < load_rho <= 1.5):
+        raise ScenarioError(f"--load must be in (0, 1.5], got {load_rho!r}")
+    busiest = max((p.rho for ap in algorithm_plans for p in ap.ports), default=0.0)
+    if busiest <= 0:
+        raise ScenarioError("--load: the plan puts no traffic on any port")
+    return load_rho / busiest
+
+
+def _link_table(network):
+    links = []
+    for e in range(network.n_links):
+        links.append((
+            int(network.edge_a[e]),
+            int(network.edge_b[e]),
+            float(network.bandwidth_mbps[e]) * 1e6,
+            float(network.delay_s[e]),
+            float(network.length_km[e]),
+        ))
+    return tuple(links)
+
+
+def planned_flows(network, aplan, scale: float, mean_packet_bytes: float) -> tuple:
+    """Flows of a plan in a fixed order (source label, destination label)."""
+    idx = network.index
+    out = []
+    paths = sorted(aplan.paths, key=lambda p: (str(p.src_bus), str(p.dst_bus)))
+    for i, p in enumerate(paths):
+        rate = p.rate_mbps * scale
+        out.append(FlowSpec(
+            index=i,
+            src=idx[p.src_bus],
+            dst=idx[p.dst_bus],
+            src_bus=p.src_bus,
+            dst_bus=p.dst_bus,
+            path=tuple(idx[b] for b in p.buses),
+            rate_mbps=rate,
+            rate_per_s=rate * 1e6 / (8.0 * mean_packet_bytes),
+        ))
+    return tuple(out)
+
+
+def delay_graph(network) -> nx.Graph:
+    """Node-index graph weighted by propagation delay (for paths the plan lacks)."""
+    g = nx.Graph()
+    g.add_nodes_from(range(network.n_nodes))
+    for e in range(network.n_links):
+        g.add_edge(int(network.edge_a[e]), int(network.edge_b[e]), weight=float(network.delay_s[e]))
+    return g
+
+
+def complete_routes(network, planned: dict, extra_sources=()) -> dict:
+    """Planned paths, plus a path for every pair that carries other traffic.
+
+    - reverse traffic (TCP acknowledgements) of a planned pair (s, d) uses
+      the reverse of the planned path, unless d has a planned path to s;
+    - a source that is not a demand terminal (the generator) uses the
+      minimum-propagation-delay path to every node.
+    """
+    routes = dict(planned)
+    for (s, d), path in planned.items():
+        routes.setdefault((d, s), tuple(reversed(path)))
+    if extra_sources:
+        g = delay_graph(network)
+        for s in extra_sources:
+            if any(k[0] == s for k in planned):
+                continue
+            tree = nx.single_source_dijkstra_path(g, s, weight="weight")
+            for d, path in tree.items():
+                if d != s:
+                    routes[(s, d)] = tuple(path)
+                    routes.setdefault((d, s), tuple(reversed(path)))
+    return routes
+
+
+def port_loads_mbps(flows, n_links: int, network) -> np.ndarray:
+    """Offered load per directed port (2*e: a->b, 2*e+1: b->a) from flows."""
+    load = np.zeros(2 * n_links)
+    for f in flows:
+        for u, v in zip(f.path[:-1], f.path[1:]):
+            e = network.link_id(u, v)
+            load[2 * e + (0 if u < v else 1)] += f.rate_mbps
+    return load
+
+
+def analytic_flow_delays(network, flows, capacity, mean_packet_bytes, t_wait_s):
+    """Eq. 1-2 at the loads the flows offer.
+
+    Returns
+    -------
+    per_flow : list of (delay_s, delay_relay_only_s)
+    ports : dict with arrays ``rho``, ``loss_probability``, ``mean_time_in_system_s``,
+        ``load_mbps``, ``bandwidth_mbps`` per directed port.
+    """
+    load = port_loads_mbps(flows, network.n_links, network)
+    bw = np.repeat(np.asarray(network.bandwidth_mbps, dtype=float), 2)
+    rho, loss, w = port_figures(load, bw, mean_packet_bytes, capacity)
+    cost = w + loss * t_wait_s
+    per_flow = []
+    for f in flows:
+        ports, prop = [], 0.0
+        for u, v in zip(f.path[:-1], f.path[1:]):
+            e = network.link_id(u, v)
+            ports.append(2 * e + (0 if u < v else 1))
+            prop += float(network.delay_s[e])
+        q = cost[ports]
+        per_flow.append((prop + float(q.sum()), prop + float(q[1:].sum())))
+    return per_flow, {
+        "rho": rho,
+        "loss_probability": loss,
+        "mean_time_in_system_s": w,
+        "load_mbps": load,
+        "bandwidth_mbps": bw,
+    }
+
+
+def build_spec(scenario, network, aplan, *, mode, seed, replication, scale=1.0, duration_s=0.0,
+               warmup_s=0.0, routes=None, flows=None, extra=None, flowmon_xml=None) -> RunSpec:
+    """Assemble the spec of one run of one algorithm."""
+    if flows is None:
+        flows = planned_flows(network, aplan, scale, scenario.mean_packet_bytes)
+    if routes is None:
+        routes = complete_routes(network, {(f.src, f.dst): f.path for f in flows})
+    name = scenario.path.name if getattr(scenario, "path", None) else scenario.grid
+    return RunSpec(
+        scenario=str(name),
+        algorithm=aplan.name,
+        mode=mode,
+        seed=int(seed),
+        replication=int(replication),
+        labels=tuple(network.nodes),
+        links=_link_table(network),
+        capacity=int(scenario.queue_capacity),
+        mean_packet_bytes=float(scenario.mean_packet_bytes),
+        t_wait_s=float(scenario.t_wait_s),
+        flows=tuple(flows),
+        routes=dict(routes),
+        duration_s=float(duration_s),
+        warmup_s=float(warmup_s),
+        flowmon_xml=flowmon_xml,
+        extra=dict(extra or {}),
+    )
