@@ -37,6 +37,7 @@ def _root() -> None:
 # Each module registers its commands on `app` through a `register(app)` function.
 _COMMAND_MODULES = (
     "cppsns3.cli.mm1k",
+    "cppsns3.cli.run",
     "cppsns3.cli.plan",
     "cppsns3.cli.report",
     "cppsns3.cli.sweep",
