@@ -49,7 +49,8 @@ class ScenarioAdapter:
     """Base class of scenario adapters.
 
     Subclasses set :attr:`name` and :attr:`PARAMS` (parameter -> (default,
-    kind)), where kind is ``"int"``, ``"number"`` or ``"str"``, and implement
+    kind)), where kind is ``"int"``, ``"number"``, ``"str"`` or ``"bus"`` (an
+    integer bus name or ``"auto"``), and implement
     :meth:`run`.
     """
 
@@ -78,6 +79,8 @@ class ScenarioAdapter:
             raise ScenarioError(f"{where}: must be a finite number, got {value!r}")
         if kind == "str" and not isinstance(value, str):
             raise ScenarioError(f"{where}: must be a string, got {value!r}")
+        if kind == "bus" and not (_is_int(value) or value == "auto"):
+            raise ScenarioError(f'{where}: must be a bus name (integer) or "auto", got {value!r}')
 
     def check_point(self, params: dict) -> None:
         """Check one full parameter set (ranges, cross-field rules).
@@ -167,40 +170,27 @@ class SingleLinkAdapter(ScenarioAdapter):
 
 
 class NetworkAdapter(ScenarioAdapter):
-    """A scenario TOML: the packet-level validation run on its planned paths.
+    """A scenario TOML: the packet-level validation run on one algorithm's paths.
 
-    Parameters are the scenario's own top-level keys that a sweep may change
-    plus the run options of ``cppsns3 run --mode validate``.
+    Parameters (default): ``rho`` (0.5, utilisation of the busiest port of the
+    plan), ``queue_capacity`` and ``t_wait_s`` (the scenario's), ``algorithm``
+    (``qtdr``), ``duration_s`` (0.02 simulated seconds), ``warmup_fraction``
+    (0.1), ``path_src_bus`` and ``path_dst_bus`` (``"auto"``).  See :mod:`cppsns3.sweep.network` for the figures.
     """
 
     name = "network"
-    PARAMS = {
-        "rho": (0.5, "number"),           # --load: utilisation of the busiest port
-        "queue_capacity": (None, "int"),  # None: the scenario's value
-        "algorithm": ("qtdr", "str"),
-        "duration_s": (None, "number"),   # None: the run module's default
-        "t_wait_s": (None, "number"),
-    }
 
     def __init__(self, path: str):
+        from cppsns3.sweep import network
+
         self.path = path
         self.name = Path(path).name
+        self.PARAMS = dict(network.PARAMS)
 
     def defaults(self) -> dict:
-        from cppsns3.model.scenario import load_scenario
+        from cppsns3.sweep import network
 
-        sc = load_scenario(self.path)
-        d = super().defaults()
-        d["queue_capacity"] = int(sc.queue_capacity)
-        d["t_wait_s"] = float(sc.t_wait_s)
-        d = {k: v for k, v in d.items() if v is not None}
-        return d
-
-    def check_param(self, name: str, value, where: str | None = None) -> None:
-        where = where or name
-        if name == "duration_s" and not _is_number(value):
-            raise ScenarioError(f"{where}: must be a finite number, got {value!r}")
-        super().check_param(name, value, where)
+        return network.defaults(self.path)
 
     def check_point(self, params: dict) -> None:
         from cppsns3.sweep import network
