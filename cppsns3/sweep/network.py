@@ -5,7 +5,11 @@ One run = plan the scenario (with the run's ``queue_capacity`` and
 algorithm's plan has utilisation ``rho`` (:func:`cppsns3.sim.spec.traffic_scale`),
 and run :func:`cppsns3.sim.validate.run_validate` (Poisson single-packet
 blocks, per-hop retransmission after ``t_wait_s``) for ``duration_s`` simulated
-seconds.  The row compares the measurement with Eq. 1-2:
+seconds, the first ``warmup_fraction`` of them left out of the figures
+(defaults: those of ``cppsns3 run --mode validate``).  The traffic scale, the
+spec and the analytic figures are computed as ``cppsns3 run`` computes them
+(:mod:`cppsns3.sim.spec`), with the run's K and t_wait_s.  The row compares the
+measurement with Eq. 1-2:
 
 - the *path*: the flow from ``path_src_bus`` to ``path_dst_bus``, or with
   ``"auto"`` (default) a flow through the busiest port of the plan (so the
@@ -44,8 +48,8 @@ PARAMS = {
     "queue_capacity": (None, "int"),
     "t_wait_s": (None, "number"),
     "algorithm": ("qtdr", "str"),
-    "duration_s": (0.02, "number"),
-    "warmup_fraction": (0.1, "number"),
+    "duration_s": (None, "number"),       # None: cppsns3.sim.run.DEFAULT_VALIDATE_DURATION_S
+    "warmup_fraction": (None, "number"),  # None: cppsns3.sim.run.WARMUP_FRACTION
     "path_src_bus": ("auto", "bus"),
     "path_dst_bus": ("auto", "bus"),
 }
@@ -65,6 +69,11 @@ def defaults(path: str) -> dict:
     d["queue_capacity"] = int(sc.queue_capacity)
     d["t_wait_s"] = float(sc.t_wait_s)
     d["algorithm"] = sc.algorithms[0] if "qtdr" not in sc.algorithms else "qtdr"
+    from cppsns3.sim.run import DEFAULT_VALIDATE_DURATION_S, WARMUP_FRACTION
+
+    # The defaults of `cppsns3 run --mode validate`.
+    d["duration_s"] = DEFAULT_VALIDATE_DURATION_S
+    d["warmup_fraction"] = WARMUP_FRACTION
     return d
 
 
@@ -87,8 +96,8 @@ def check_point(path: str, params: dict) -> None:
         raise ScenarioError(f"t_wait_s: must be >= 0, got {params['t_wait_s']!r}")
     if params["algorithm"] not in ALGORITHMS:
         raise ScenarioError(f"algorithm: must be one of {', '.join(ALGORITHMS)}, got {params['algorithm']!r}")
-    if not 0 < params["duration_s"] <= 3600:
-        raise ScenarioError(f"duration_s: must be in (0, 3600] simulated seconds, got {params['duration_s']!r}")
+    if not 1e-4 <= params["duration_s"] <= 100:
+        raise ScenarioError(f"duration_s: must be in [0.0001, 100] simulated seconds, got {params['duration_s']!r}")
     for name in ("path_src_bus", "path_dst_bus"):
         bus = params[name]
         if bus != "auto" and bus not in set(_scenario(path).network.nodes):
@@ -133,13 +142,12 @@ def _pick_flow(flows, params, rho, port_index, network):
 
 
 def warmup(path: str) -> None:
-    """Import the model, plan once and run a very short validation (compiles the C++ code)."""
-    from cppsns3.sim.validate import run_validate
+    """Plan once (imports the model) and compile the ns-3 wrappers without running
+    (:func:`cppsns3.sim.warmup.warm_up`, as ``cppsns3 run`` does before forking)."""
+    from cppsns3.sim.warmup import warm_up
 
-    params = defaults(path)
-    params.update(duration_s=0.0005, rho=0.1)
-    _sc, _net, _flows, spec, _scale = _prepare(path, params, 1)
-    run_validate(spec)
+    _prepare(path, defaults(path), 1)
+    warm_up()
 
 
 def run(path: str, params: dict, seed: int) -> dict:

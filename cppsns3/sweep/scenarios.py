@@ -174,8 +174,9 @@ class NetworkAdapter(ScenarioAdapter):
 
     Parameters (default): ``rho`` (0.5, utilisation of the busiest port of the
     plan), ``queue_capacity`` and ``t_wait_s`` (the scenario's), ``algorithm``
-    (``qtdr``), ``duration_s`` (0.02 simulated seconds), ``warmup_fraction``
-    (0.1), ``path_src_bus`` and ``path_dst_bus`` (``"auto"``).  See :mod:`cppsns3.sweep.network` for the figures.
+    (``qtdr``), ``duration_s`` (0.05 simulated seconds) and ``warmup_fraction``
+    (0.1) as ``cppsns3 run --mode validate``, ``path_src_bus`` and
+    ``path_dst_bus`` (``"auto"``).  See :mod:`cppsns3.sweep.network` for the figures.
     """
 
     name = "network"
