@@ -37,6 +37,9 @@ def _child(conn, log_path, func, args, kwargs):
     sys.stderr.flush()
     os.dup2(fd, 1)
     os.dup2(fd, 2)
+    # Python-level streams too (a test runner may have replaced them).
+    sys.stdout = open(1, "w", buffering=1, closefd=False)
+    sys.stderr = open(2, "w", buffering=1, closefd=False)
     try:
         result = func(*args, **kwargs)
         conn.send(("ok", result))
