@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     _register_all()
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="cppsns3", standalone_mode=False)
+        rv = command.main(args=argv, prog_name="cppsns3", standalone_mode=False)
+        if isinstance(rv, int) and not isinstance(rv, bool):
+            return rv  # typer maps Ctrl-C and typer.Exit to a returned code here
     except _click_exc.NoArgsIsHelpError:
         return 0
     except _click_exc.UsageError as exc:
