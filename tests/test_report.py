@@ -83,16 +83,34 @@ def _check_png(path):
         assert len(im.convert("RGB").getcolors(maxcolors=1 << 20) or []) > 20
 
 
-def test_report_round_mode(tmp_path):
+def _fine_flowmon_xml():
+    """FULL_XML with a delay histogram of 1 us bins (12 non-empty)."""
     from test_traces_formats import FULL_XML
 
-    d = write_run(tmp_path / "run", flowmon_xml=FULL_XML)
+    bins = "".join(f'        <bin index="{100 + i}" start="{(100 + i) * 1e-6:g}" width="1e-06" count="{5 + i * i}" />\n'
+                   for i in range(12))
+    a = FULL_XML.index('        <bin index="3"')
+    b = FULL_XML.index("      </delayHistogram>")
+    return FULL_XML[:a] + bins + FULL_XML[b:]
+
+
+def test_report_round_mode(tmp_path):
+    d = write_run(tmp_path / "run", flowmon_xml=_fine_flowmon_xml())
     written, skipped = report_run(d)
     assert sorted(p.name for p in written) == sorted(PLOT_FILES)
     assert skipped == {}
     for p in written:
         assert p.parent == d / "plots"
         _check_png(p)
+
+
+def test_report_skips_coarse_flowmon_histograms(tmp_path):
+    from test_traces_formats import FULL_XML
+
+    d = write_run(tmp_path / "run", flowmon_xml=FULL_XML)  # two 1 ms bins
+    written, skipped = report_run(d)
+    assert "delay_distribution.png" not in {p.name for p in written}
+    assert "DelayBinWidth" in skipped["delay_distribution.png"]
 
 
 def test_report_validate_mode_skips_generation_time(tmp_path):

@@ -189,7 +189,8 @@ def plot_ports_eq1(ports: pd.DataFrame, path, title: str | None = None) -> Path:
     scale, unit = _time_unit(pd.concat([p["analytic_mean_time_in_system_s"], p["measured_mean_time_in_system_s"]]))
     fig, (axl, axw) = plt.subplots(1, 2, figsize=(11.5, 4.8))
     rho_max = float(p["rho"].max())
-    grid = np.linspace(1e-3, max(1.0, rho_max * 1.05), 200)
+    x_max = max(0.1, rho_max * 1.08)
+    grid = np.linspace(1e-3, x_max, 200)
     mu = _common_mu(p)
     for k in sorted(p["capacity"].astype(int).unique()):
         axl.plot(grid, mm1k_loss_probability(grid, k), "k-", lw=0.8, alpha=0.6, label=f"Eq. 1, K = {k}")
@@ -216,7 +217,7 @@ def plot_ports_eq1(ports: pd.DataFrame, path, title: str | None = None) -> Path:
     axw.set_title("Time in system per port")
     for ax in (axl, axw):
         ax.grid(True, alpha=0.3)
-        ax.set_xlim(0, max(1.0, rho_max * 1.05))
+        ax.set_xlim(0, x_max)
         ax.legend(fontsize=7, loc="upper left")
     fig.suptitle(title or "Ports: measured vs Eq. 1 (M/M/1/K) over ρ")
     fig.tight_layout()
@@ -224,7 +225,7 @@ def plot_ports_eq1(ports: pd.DataFrame, path, title: str | None = None) -> Path:
 
 
 def plot_link_utilisation(links: pd.DataFrame, path, title: str | None = None) -> Path:
-    """Utilisation of every link per algorithm (measured; planned as black ticks).
+    """Utilisation of every link per algorithm (measured; planned or offered as black ticks).
 
     Grouped bars per link when there are at most 60 links, else one line per
     algorithm over the link index (Fig. 12 style).  A link's utilisation is
@@ -234,7 +235,9 @@ def plot_link_utilisation(links: pd.DataFrame, path, title: str | None = None) -
     ----------
     links : pandas.DataFrame
         ``links.csv`` rows (``measured_utilisation`` may be empty: the planned
-        ``utilisation`` is then drawn alone).
+        ``utilisation`` is then drawn alone).  With ``offered_utilisation``
+        (validate mode, traffic scaled to a load) the ticks show it instead
+        of the planned value.
     path : str or os.PathLike
         PNG to write.
     title : str, optional
@@ -257,26 +260,30 @@ def plot_link_utilisation(links: pd.DataFrame, path, title: str | None = None) -
     labels = [f"{a}-{b}" for a, b in zip(keys["a_bus"], keys["b_bus"])]
     n = len(keys)
     has_measured = "measured_utilisation" in links.columns and links["measured_utilisation"].notna().any()
+    # validate mode scales the planned traffic: compare with what was offered
+    ref = "offered_utilisation" if ("offered_utilisation" in links.columns
+                                    and links["offered_utilisation"].notna().any()) else "utilisation"
+    ref_label = "offered (planned x load scale)" if ref == "offered_utilisation" else "planned"
     many = n > 60
     fig, ax = plt.subplots(figsize=(max(8.0, min(0.28 * n * (1 if many else len(algs) / 2.2), 16.0)), 4.8))
     width = 0.8 / max(1, len(algs))
     x = np.arange(n)
     for i, a in enumerate(algs):
         g = keys.merge(links.loc[links["algorithm"] == a], on=["a_bus", "b_bus"], how="left")
-        planned = g["utilisation"].to_numpy(float)
+        planned = g[ref].to_numpy(float)
         meas = g["measured_utilisation"].to_numpy(float) if has_measured else planned
         c = _colour(a, i)
         if many:
             ax.plot(x, meas, "-", color=c, lw=1, marker=".", ms=3,
                     label=f"{_label(a)} {'measured' if has_measured else 'planned'}")
             if has_measured:
-                ax.plot(x, planned, ":", color=c, lw=0.8, alpha=0.8, label=f"{_label(a)} planned")
+                ax.plot(x, planned, ":", color=c, lw=0.8, alpha=0.8, label=f"{_label(a)} {ref_label}")
         else:
             xs = x - 0.4 + width * (i + 0.5)
             ax.bar(xs, meas, width=width, color=c, label=f"{_label(a)} {'measured' if has_measured else 'planned'}")
             if has_measured:
                 ax.plot(xs, planned, "_", color="k", ms=max(3.0, 40 * width), mew=1.2,
-                        label="planned (Eq. 3 flows)" if i == 0 else None)
+                        label=ref_label if i == 0 else None)
     if many:
         step = max(1, n // 40)
         ax.set_xticks(x[::step])
@@ -288,7 +295,7 @@ def plot_link_utilisation(links: pd.DataFrame, path, title: str | None = None) -
         ax.set_xlabel("link (a-b bus)")
     ax.set_xlim(-0.7, n - 0.3)
     ax.set_ylabel("utilisation (fraction of link bandwidth)")
-    ax.set_ylim(0, max(0.05, float(np.nanmax(links[["utilisation"] + (
+    ax.set_ylim(0, max(0.05, float(np.nanmax(links[[ref] + (
         ["measured_utilisation"] if has_measured else [])].to_numpy(float))) * 1.15))
     ax.set_title(title or "Link utilisation per link and algorithm")
     ax.grid(True, axis="y", alpha=0.3)

@@ -21,6 +21,10 @@ PLOT_FILES = {
 }
 
 
+#: Fewer non-empty delay-histogram bins than this make no useful distribution plot.
+MIN_HISTOGRAM_BINS = 5
+
+
 def flowmon_delay_histograms(run: RunData) -> pd.DataFrame:
     """All flows' FlowMonitor delay-histogram bins, with an ``algorithm`` column.
 
@@ -99,7 +103,14 @@ def report_run(run_dir, out_dir=None) -> tuple[list[Path], dict[str, str]]:
     else:
         skipped["generation_time.png"] = "no generation_time_s in summary.json (round mode only)"
     hist = flowmon_delay_histograms(run) if run.flowmon else None
-    if hist is not None and not hist.empty and hist["count"].sum() > 0:
+    coarse = hist is not None and not hist.empty and \
+        hist.loc[hist["count"] > 0].groupby("algorithm")["bin_start_s"].nunique().max() < MIN_HISTOGRAM_BINS
+    if coarse:
+        width = float(hist["bin_width_s"].max())
+        skipped["delay_distribution.png"] = (
+            f"FlowMonitor delay histograms too coarse (every packet in fewer than {MIN_HISTOGRAM_BINS} bins of "
+            f"{width:g} s; set the FlowMonitor attribute DelayBinWidth below the delays)")
+    elif hist is not None and not hist.empty and hist["count"].sum() > 0:
         written.append(plots.plot_delay_distribution(
             hist, out / "delay_distribution.png", title=f"Packet delay distribution, FlowMonitor ({where})"))
     else:

@@ -3,8 +3,10 @@
 Layout (docs: CONTRACTS "Runs"): ``summary.json``, ``flows.csv``,
 ``ports.csv``, ``links.csv`` and ``flowmon-ALGORITHM.xml``.  Only
 ``summary.json`` is required; a CSV that is absent leaves its table ``None``
-(the plots that need it are skipped), but a CSV that is present must carry its
-contract columns.
+(the plots that need it are skipped), and a CSV that is present must carry
+the columns of :data:`REQUIRED_COLUMNS`.  Measured columns may be missing
+(round mode has no per-port measurements): the plots that need them are
+skipped.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["ALGORITHMS", "FLOWS_COLUMNS", "LINKS_COLUMNS", "PORTS_COLUMNS", "RunData", "load_run"]
+__all__ = ["ALGORITHMS", "FLOWS_COLUMNS", "LINKS_COLUMNS", "PORTS_COLUMNS", "REQUIRED_COLUMNS", "RunData", "load_run"]
 
 #: Canonical algorithm order (CLI and JSON names).
 ALGORITHMS = ("qtdr", "qos-r", "ra-dbmm")
@@ -33,6 +35,16 @@ LINKS_COLUMNS = (
     "algorithm", "a_bus", "b_bus", "bandwidth_mbps", "length_km", "delay_s", "residual_mbps", "utilisation",
     "measured_utilisation",
 )
+
+
+#: Columns a present CSV must have; the ``measured_*`` ones may be absent
+#: (``cppsns3 run`` writes them in validate mode only for ports and links).
+REQUIRED_COLUMNS = {
+    "flows": ("algorithm", "src_bus", "dst_bus", "analytic_delay_s"),
+    "ports": ("algorithm", "bus", "peer_bus", "rho", "capacity", "analytic_loss_probability",
+              "analytic_mean_time_in_system_s"),
+    "links": ("algorithm", "a_bus", "b_bus", "utilisation"),
+}
 
 
 @dataclass
@@ -137,9 +149,9 @@ def load_run(path) -> RunData:
     if not isinstance(summary, dict):
         raise ValueError(f"{sp}: expected a JSON object, got {type(summary).__name__}")
     run = RunData(path=d, summary=summary,
-                  flows=_csv(d / "flows.csv", FLOWS_COLUMNS),
-                  ports=_csv(d / "ports.csv", PORTS_COLUMNS),
-                  links=_csv(d / "links.csv", LINKS_COLUMNS))
+                  flows=_csv(d / "flows.csv", REQUIRED_COLUMNS["flows"]),
+                  ports=_csv(d / "ports.csv", REQUIRED_COLUMNS["ports"]),
+                  links=_csv(d / "links.csv", REQUIRED_COLUMNS["links"]))
     for f in sorted(d.glob("flowmon-*.xml")):
         run.flowmon[f.stem[len("flowmon-"):]] = f
     return run
