@@ -34,7 +34,7 @@ __all__ = ["prepare_round", "run_round", "BLOCK_PORT", "TCP_SEGMENT_BYTES"]
 
 BLOCK_PORT = 7000
 TCP_SEGMENT_BYTES = 60000
-TCP_BUFFER_BYTES = 4 * 1024 * 1024
+TCP_BUFFER_BYTES = 1024 * 1024  # per socket; memory grows with transfers x buffer
 KIND_DATA = 1
 KIND_GENERATOR = 2
 #: Simulated-time limit of one round.
