@@ -506,6 +506,12 @@ class RoutingState:
         self.flow[links] -= rate
         self.rb[links] += rate
         self.port_flow[ports] -= rate
+        # remove round-off so that an emptied link is exactly empty again
+        np.maximum(self.flow, 0.0, out=self.flow)
+        np.maximum(self.port_flow, 0.0, out=self.port_flow)
+        self.flow[self.flow < 1e-9] = 0.0
+        self.port_flow[self.port_flow < 1e-9] = 0.0
+        self.rb = self.bw - self.flow
         self.rb_list = self.rb.tolist()
         self.tracker = LoadBalanceTracker(self.rb)
 
