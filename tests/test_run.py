@@ -224,3 +224,20 @@ def test_round_ieee39_full_volume(tmp_path):
     s = _round(tmp_path, SCENARIOS / "ieee39.toml", algorithm="all", data_scale=1.0, seed=1)
     for e in s["algorithms"].values():
         assert e["nodes_appended"] == e["nodes_total"]
+
+
+def test_datacheck_switch_counts_flagged_blocks(tmp_path):
+    text = (SCENARIOS / "ieee14.toml").read_text().replace(
+        "[datacheck]\nenabled = false", "[datacheck]\nenabled = true")
+    assert "enabled = true" in text
+    sc = tmp_path / "dc.toml"
+    sc.write_text(text + """
+[[faults]]
+kind = "tampered_block"
+bus = 9
+""")
+    s = _round(tmp_path / "out", sc, algorithm="qtdr", data_scale=0.002, seed=1)
+    e = s["algorithms"]["qtdr"]
+    assert e["blocks_flagged"] is not None and e["blocks_flagged"] >= 0
+    assert e["nodes_appended"] == e["nodes_total"]
+    assert e["blocks_rejected"] == e["nodes_total"] - 1

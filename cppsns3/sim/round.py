@@ -15,6 +15,10 @@ signature, Merkle root) is a function of the bytes alone, so it is computed
 once per distinct byte string (parent process) and looked up by digest; each
 node keeps its own replay memory.  Verification takes no simulated time.
 
+With ``[datacheck] enabled = true`` in the scenario, every node also runs the
+Eq. 5-8 feature check (:mod:`cppsns3.datacheck`) on each data block it
+accepts; the blocks it flags are counted (``blocks_flagged``), not refused.
+
 Loss is recovered by TCP (segments of 60000 B inside the 65000 B MTU), with
 its minimum retransmission timeout and SYN retry time set to the scenario's
 ``t_wait_s`` (ns-3's WAN defaults of 1 s and 3 s would dominate a round on a
@@ -37,6 +41,8 @@ TCP_SEGMENT_BYTES = 60000
 TCP_BUFFER_BYTES = 1024 * 1024  # per socket; memory grows with transfers x buffer
 KIND_DATA = 1
 KIND_GENERATOR = 2
+#: Days of history the data-validation model is trained on (scenario [datacheck]).
+DATACHECK_TRAIN_DAYS = 9
 #: Simulated-time limit of one round.
 MAX_ROUND_S = 600.0
 
@@ -65,6 +71,7 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
         If ``data_scale`` is not positive.
     """
     from cppsns3.chain import BlockFormatError, InvalidBlock, Registry, Terminal, block_of_size
+    from cppsns3.datacheck import check_block
     from cppsns3.chain.measurements import power_flow_series
     from cppsns3.errors import ScenarioError
 
@@ -80,7 +87,18 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
         terminals[i] = t
         if label not in unregistered:
             registry.register(t.terminal_id, label, t.public_key)
-    frame = power_flow_series(scenario.grid, days=1, seed=seed)
+    model = None
+    if scenario.datacheck.enabled:
+        # Train on DATACHECK_TRAIN_DAYS days; the round's blocks come from the
+        # next (held-out) day, so a node forecasts them from history only.
+        from cppsns3.datacheck import train_model
+        from cppsns3.datacheck.evaluate import split_holdout
+
+        full = power_flow_series(scenario.grid, days=DATACHECK_TRAIN_DAYS + 1, seed=seed)
+        history, frame = split_holdout(full, 1)
+        model = train_model(history, grid=scenario.grid, seed=seed, tolerance=scenario.datacheck.tolerance)
+    else:
+        frame = power_flow_series(scenario.grid, days=1, seed=seed)
     payloads, sizes = {}, {}
     for term in scenario.terminals:
         site = network.site_of(term.bus)
@@ -94,16 +112,21 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
         sizes[node] = len(raw)
         if progress:
             progress()
-    verdicts = {}
+    verdicts, flagged = {}, {}
     for raw in payloads.values():
         digest = hashlib.sha256(raw).digest()
         try:
-            registry.copy().verify_bytes(raw)
+            blk = registry.copy().verify_bytes(raw)
             verdicts[digest] = (True, "")
         except (BlockFormatError, InvalidBlock) as exc:
             verdicts[digest] = (False, getattr(exc, "reason", None) or "format error")
+            continue
+        if model is not None:
+            # Eq. 8 check of the block's records; deterministic without history
+            # updates, so computed once per distinct block like the verdict.
+            flagged[digest] = len(check_block(blk, model.fork(), update=False))
     return {"terminals": terminals, "registry": registry, "payloads": payloads,
-            "verdicts": verdicts, "block_bytes": sizes}
+            "verdicts": verdicts, "flagged_records": flagged, "block_bytes": sizes}
 
 
 class _Round:
@@ -126,6 +149,7 @@ class _Round:
         self.data_done = [set() for _ in range(n)]  # origins whose block arrived (any verdict)
         self.accepted = [dict() for _ in range(n)]  # origin -> block hash
         self.rejected = [0] * n
+        self.flagged = [0] * n
         self.reasons = {}
         self.arrival_s = {}  # (origin, node) -> completion time of the data block
         self.gen_raw = None
@@ -177,6 +201,8 @@ class _Round:
             ok, reason = False, "replay"
         if ok:
             self.accepted[node][origin] = digest
+            if self.prep.get("flagged_records", {}).get(digest, 0):
+                self.flagged[node] += 1
         else:
             self.rejected[node] += 1
             self.reasons[reason] = self.reasons.get(reason, 0) + 1
@@ -367,6 +393,7 @@ def run_round(spec) -> dict:
         "nodes_total": n,
         "blocks_rejected": int(sum(state.rejected)),
         "rejected_by_node": state.rejected,
+        "blocks_flagged": int(sum(state.flagged)),
         "reject_reasons": state.reasons,
         "append_errors": {spec.labels[k]: v for k, v in state.append_errors.items()},
         "cut_off": sorted(cut_off),

@@ -389,6 +389,7 @@ def _assemble(scenario, network, pl, results, opts, seed, reps, scale, name):
                 "generation_times_s": gts,
                 "nodes_appended": min(r["nodes_appended"] for r in runs),
                 "blocks_rejected": first["blocks_rejected"],
+                "blocks_flagged": first["blocks_flagged"] if scenario.datacheck.enabled else None,
                 "reject_reasons": first["reject_reasons"],
                 "append_errors": first["append_errors"],
                 "cut_off_buses": [labels[i] for i in first["cut_off"]],
