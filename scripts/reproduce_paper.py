@@ -46,10 +46,9 @@ FIGURES = {
         "(terminals 1, 13, 17, 5, 8, 15).",
     "fig10_link_utilisation_ieee39_feasibility.png":
         "Fig. 10 analogue: utilisation of every link under each algorithm on the 39-bus feasibility case "
-        "(measured bars, planned ticks).",
+        "(planned flows over bandwidth; measured bars where the run reports them).",
     "fig11_generation_time_by_grid.png":
-        "Fig. 11 analogue: block generation time per algorithm on the 14-, 30-, 39-, 57- and 118-bus grids "
-        "(Table 2 terminals).",
+        "Fig. 11 analogue: block generation time per algorithm on the {grids} grids (Table 2 terminals).",
     "fig12_link_utilisation_ieee118.png":
         "Fig. 12 analogue: utilisation of every link under each algorithm on the 118-bus grid.",
     "table3_load_balance.csv":
@@ -82,7 +81,9 @@ def _fmt(x: float) -> str:
 def run_command(scenario: str, out: Path, mode: str, opts) -> list[str]:
     """The ``cppsns3 run`` command line of one experiment."""
     cmd = [sys.executable, "-m", "cppsns3", "run", str(SCENARIOS / scenario), "--out", str(out),
-           "--mode", mode, "--algorithm", "all", "--seed", str(opts.seed), "--data-scale", _fmt(opts.data_scale)]
+           "--mode", mode, "--algorithm", "all", "--seed", str(opts.seed)]
+    if mode == "round":
+        cmd += ["--data-scale", _fmt(opts.data_scale)]
     if opts.replications is not None:
         cmd += ["--replications", str(opts.replications)]
     return cmd
@@ -169,7 +170,9 @@ def do_figures(opts, runs: Path, steps: list[Step]) -> list[str]:
     lost = [label for label in opts.grids if label not in done_grids]
     if lost:
         missing.append(f"fig11: no round run for {', '.join(lost)}")
-    if "118-bus" in opts.grids and need("round-ieee118", "fig12"):
+    if "118-bus" not in opts.grids:
+        missing.append("fig12: the 118-bus grid is not in --grids")
+    elif need("round-ieee118", "fig12"):
         run = load_run(runs / "round-ieee118")
         if run.links is not None:
             plots.plot_link_utilisation(run.links, out / "fig12_link_utilisation_ieee118.png",
@@ -199,9 +202,11 @@ def write_readme(opts, steps: list[Step], missing: list[str], argv: list[str]) -
              f"Mode: {'quick' if opts.quick else 'full'}; data scale {_fmt(opts.data_scale)} of the Table 2 "
              f"volumes; seed {opts.seed}; validation loads {', '.join(_fmt(r) for r in opts.loads)} "
              f"on {opts.validate_grid}.", "", "## Figures", ""]
+    grids = [g.removesuffix("-bus") for g in opts.grids]
+    grid_text = (", ".join(f"{g}-" for g in grids[:-1]) + " and " if len(grids) > 1 else "") + f"{grids[-1]}-bus"
     for name, what in FIGURES.items():
         if (out / name).is_file():
-            lines.append(f"- [{name}]({name}): {what}")
+            lines.append(f"- [{name}]({name}): {what.format(grids=grid_text)}")
     if (out / "fig11_generation_time_by_grid.csv").is_file():
         lines.append("- [fig11_generation_time_by_grid.csv](fig11_generation_time_by_grid.csv): the numbers "
                      "behind Fig. 11.")

@@ -65,6 +65,13 @@ def _require(df, columns, what):
         raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
 
 
+def _yerr(values, half_widths, floor: float = 0.0):
+    """Asymmetric error bars that never reach below ``floor * value`` (losses >= 0, delays > 0)."""
+    y = np.asarray(values, float)
+    hw = np.nan_to_num(np.asarray(half_widths, float))
+    return np.vstack([np.minimum(hw, y * (1.0 - floor)), hw])
+
+
 def _time_unit(values_s) -> tuple[float, str]:
     v = np.asarray(values_s, float)
     v = v[np.isfinite(v)]
@@ -111,7 +118,7 @@ def plot_delay_scatter(flows: pd.DataFrame, path, title: str | None = None) -> P
     fig, ax = plt.subplots(figsize=(6.4, 5.6))
     for i, a in enumerate(_algorithms(f)):
         g = f.loc[f["algorithm"] == a]
-        ci = g["measured_delay_ci95_s"].fillna(0).to_numpy(float) * scale
+        ci = _yerr(g["measured_delay_s"] * scale, g["measured_delay_ci95_s"].fillna(0) * scale, floor=0.001)
         ax.errorbar(g["analytic_delay_s"] * scale, g["measured_delay_s"] * scale, yerr=ci, fmt="o", ms=4,
                     color=_colour(a, i), ecolor=_colour(a, i), elinewidth=0.8, capsize=2, alpha=0.8,
                     label=f"{_label(a)} ({len(g)} flows)")
@@ -200,17 +207,20 @@ def plot_ports_eq1(ports: pd.DataFrame, path, title: str | None = None) -> Path:
     for i, a in enumerate(_algorithms(p)):
         g = p.loc[p["algorithm"] == a]
         c = _colour(a, i)
-        axl.errorbar(g["rho"], g["measured_loss_probability"], yerr=g["measured_loss_probability_ci95"].fillna(0),
+        axl.errorbar(g["rho"], g["measured_loss_probability"],
+                     yerr=_yerr(g["measured_loss_probability"], g["measured_loss_probability_ci95"]),
                      fmt="o", ms=4, color=c, elinewidth=0.8, capsize=2, alpha=0.8, label=f"{_label(a)} measured")
         axl.plot(g["rho"], g["analytic_loss_probability"], "o", ms=6, mfc="none", color=c, alpha=0.6,
                  label=f"{_label(a)} Eq. 1 (open)")
         axw.errorbar(g["rho"], g["measured_mean_time_in_system_s"] * scale,
-                     yerr=g["measured_mean_time_in_system_ci95_s"].fillna(0) * scale, fmt="o", ms=4, color=c,
+                     yerr=_yerr(g["measured_mean_time_in_system_s"] * scale,
+                                g["measured_mean_time_in_system_ci95_s"] * scale), fmt="o", ms=4, color=c,
                      elinewidth=0.8, capsize=2, alpha=0.8, label=f"{_label(a)} measured")
         axw.plot(g["rho"], g["analytic_mean_time_in_system_s"] * scale, "o", ms=6, mfc="none", color=c,
                  alpha=0.6, label=f"{_label(a)} Eq. 1 (open)")
     axl.set_xlabel("port utilisation ρ = λ/μ")
     axl.set_ylabel("loss probability (fraction of packets), 95 % CI")
+    axl.set_ylim(bottom=-0.02 * max(1e-6, axl.get_ylim()[1]))
     axl.set_title("Loss per port")
     axw.set_xlabel("port utilisation ρ = λ/μ")
     axw.set_ylabel(f"mean time in system W ({unit}), 95 % CI")
