@@ -16,7 +16,9 @@ This loader instead
    the user's cache directory and hands it to Cling as its standard PCH, so a
    warm import skips header parsing altogether;
 5. JIT-compiles the package's own C++ (``src/*.h``, ``src/*.cc``) once per
-   process; loading it again is a no-op.
+   process; loading it again is a no-op.  When the CMake-built library
+   matches the sources (:mod:`cppsns3.ns3.native`, ``CPPSNS3_NATIVE``), it is
+   loaded instead and only the headers are parsed.
 """
 
 from __future__ import annotations
@@ -327,6 +329,9 @@ def package_namespace():
 def load_sources(names=SOURCES) -> None:
     """JIT-compile the package's C++ files once per process.
 
+    If :func:`cppsns3.ns3.native.decide` picks the built library, it is
+    loaded and only the headers in ``names`` are parsed.
+
     Raises
     ------
     Ns3LoadError
@@ -334,9 +339,17 @@ def load_sources(names=SOURCES) -> None:
     """
     import cppyy
 
+    from cppsns3.ns3 import native
+
     with _lock:
+        # The built library (see native.py) replaces the JIT of the .cc files.
+        lib = native.decide(SOURCES, SOURCE_DIR, any(n.endswith(".cc") for n in _loaded_sources))
+        if lib is not None and "<native>" not in _loaded_sources:
+            if not cppyy.load_library(str(lib.path)):
+                raise Ns3LoadError(f"native library failed to load: {lib.path}")
+            _loaded_sources.add("<native>")
         for name in names:
-            if name in _loaded_sources:
+            if name in _loaded_sources or (lib is not None and name.endswith(".cc")):
                 continue
             path = SOURCE_DIR / name
             if not path.exists():
