@@ -34,11 +34,13 @@ from cppsns3.model.routing import plan
 from cppsns3.model.scenario import load_scenario
 from cppsns3.ns3 import native
 from cppsns3.sim.spec import build_spec, traffic_scale
+from cppsns3.sim.export import write_reference_description
 from cppsns3.sim.validate import run_validate
 sc = load_scenario(%r)
 ap = plan(sc, "qtdr").algorithms["qtdr"]
 spec = build_spec(sc, sc.network, ap, mode="validate", seed=5, replication=1,
                   scale=traffic_scale([ap], 0.8), duration_s=0.004, warmup_s=0.0004)
+write_reference_description(spec, %r)
 r = run_validate(spec)
 for k in ("build_wall_s", "sim_wall_s"):
     r.pop(k)
@@ -84,13 +86,71 @@ def test_mm1k_library_equals_jit(native_library):
     assert lib["result"]["counts"]["dropped"] > 0
 
 
-def test_validate_run_library_equals_jit(native_library):
-    code = VALIDATE % str(ROOT / "scenarios" / "ieee14.toml")
-    lib = _run(code, "lib")
-    jit = _run(code, "jit")
+@pytest.fixture(scope="module")
+def validate_runs(native_library, tmp_path_factory):
+    """The small ieee14 validation run on both paths, and its exported description."""
+    desc = tmp_path_factory.mktemp("native") / "description.txt"
+    code = VALIDATE % (str(ROOT / "scenarios" / "ieee14.toml"), str(desc))
+    return _run(code, "lib"), _run(code, "jit"), desc
+
+
+def test_validate_run_library_equals_jit(validate_runs):
+    lib, jit, _ = validate_runs
     assert lib["lib"] is True and jit["lib"] is False
     assert lib["result"]["events"] > 0
     assert lib["result"] == jit["result"]
+
+
+def test_reference_program_runs_the_same_simulation(validate_runs):
+    """The pure C++ program, from the exported description: same events, same packets."""
+    lib, _, desc = validate_runs
+    exe = native_exe()
+    if exe is None:
+        pytest.fail("build/release/cppsns3-reference is missing: run scripts/build_native.sh")
+    proc = subprocess.run([str(exe), str(desc)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ref = json.loads(proc.stdout)
+    flows = lib["result"]["flows"]
+    assert ref["events"] == lib["result"]["events"]
+    assert ref["sent"] == sum(f["sent_packets"] for f in flows)
+    assert ref["received"] == sum(f["received_packets"] for f in flows)
+    assert ref["abandoned"] == sum(f["abandoned_packets"] for f in flows)
+    assert ref["queue_drops"] == sum(f["queue_drops"] for f in flows)
+    ports = lib["result"]["ports"].values()
+    assert ref["port_offered"] == sum(p["offered_packets"] for p in ports)
+    assert ref["port_dropped"] == sum(p["dropped_packets"] for p in ports)
+
+
+def native_exe():
+    exe = ROOT / "build" / "release" / "cppsns3-reference"
+    return exe if exe.exists() else None
+
+
+def test_description_lists_links_flows_and_routes():
+    from cppsns3.model.routing import plan
+    from cppsns3.model.scenario import load_scenario
+    from cppsns3.sim.export import reference_description
+    from cppsns3.sim.spec import build_spec
+
+    sc = load_scenario(ROOT / "scenarios" / "ieee14.toml")
+    ap = plan(sc, "qtdr").algorithms["qtdr"]
+    spec = build_spec(sc, sc.network, ap, mode="validate", seed=9, replication=2, duration_s=0.01,
+                      warmup_s=0.001)
+    text = reference_description(spec)
+    lines = text.splitlines()
+    assert lines[0] == "cppsns3-reference 1" and lines[-1] == "end"
+    rec = {}
+    for line in lines[1:-1]:
+        rec.setdefault(line.split()[0], []).append(line.split()[1:])
+    assert rec["seed"] == [["9"]] and rec["run"] == [["3"]]
+    assert len(rec["link"]) == len(spec.links) and len(rec["flow"]) == len(spec.flows)
+    assert len(rec["route"]) == len(spec.routes)
+    for f, row in zip(spec.flows, rec["flow"]):
+        assert float(row[3]) == f.rate_per_s  # repr round-trips exactly
+    for ((s, d), path), row in zip(spec.routes.items(), rec["route"]):
+        assert [int(x) for x in row] == [s, d, len(path), *path]
+    with pytest.raises(ValueError, match="duration_s"):
+        reference_description(build_spec(sc, sc.network, ap, mode="validate", seed=1, replication=0))
 
 
 def test_stale_library_falls_back_to_the_jit_once(tmp_path, native_library):
