@@ -344,7 +344,7 @@ def _assemble(scenario, network, pl, results, opts, seed, reps, scale, name):
                         loss_hw = max(loss_hw, floor) if np.isfinite(loss_hw) else floor
                     w, w_hw = _mean_ci(ws)
                     busy = float(np.mean([q["busy_s"] / q["window_s"] for q in per if q["window_s"] > 0]))
-                    link_meas[e] += busy / 2
+                    link_meas[e] += busy  # both directions, as the planned utilisation
                     row.update({
                         "measured_loss_probability": loss,
                         "measured_loss_probability_ci95": loss_hw,
