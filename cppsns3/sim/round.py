@@ -21,7 +21,8 @@ accepts; the blocks it flags are counted (``blocks_flagged``), not refused.
 
 Loss is recovered by TCP (segments of 60000 B inside the 65000 B MTU), with
 its minimum retransmission timeout and SYN retry time set to the scenario's
-``t_wait_s`` (ns-3's WAN defaults of 1 s and 3 s would dominate a round on a
+``t_wait_s``; a connection TCP gives up on is started again by the sender
+after ``t_wait_s`` (a duplicate delivery is ignored by the receiver) (ns-3's WAN defaults of 1 s and 3 s would dominate a round on a
 millisecond network).
 """
 
@@ -38,6 +39,7 @@ __all__ = ["prepare_round", "run_round", "BLOCK_PORT", "TCP_SEGMENT_BYTES"]
 
 BLOCK_PORT = 7000
 TCP_SEGMENT_BYTES = 60000
+TCP_RETRIES = 12
 TCP_BUFFER_BYTES = 1024 * 1024  # per socket; memory grows with transfers x buffer
 KIND_DATA = 1
 KIND_GENERATOR = 2
@@ -150,6 +152,8 @@ class _Round:
         self.accepted = [dict() for _ in range(n)]  # origin -> block hash
         self.rejected = [0] * n
         self.flagged = [0] * n
+        self.seen = [set() for _ in range(n)]
+        self.duplicates = 0
         self.reasons = {}
         self.arrival_s = {}  # (origin, node) -> completion time of the data block
         self.gen_raw = None
@@ -186,11 +190,18 @@ class _Round:
         if kind == KIND_DATA:
             self.on_data(node, origin, digest, now)
         elif kind == KIND_GENERATOR:
+            if self.gen_received[node] is not None:
+                self.duplicates += 1
+                return
             self.gen_received[node] = (digest, now)
             self.try_append(node, now)
 
     def on_data(self, node, origin, digest, now):
-        self.arrival_s[(origin, node)] = now
+        if (origin, digest) in self.seen[node]:
+            self.duplicates += 1  # a retried transfer delivered the same bytes again
+            return
+        self.seen[node].add((origin, digest))
+        self.arrival_s.setdefault((origin, node), now)
         self.data_done[node].add(origin)
         verdict = self.prep["verdicts"].get(digest)
         if verdict is None:
@@ -300,6 +311,9 @@ def run_round(spec) -> dict:
     rto = ns.Seconds(max(spec.t_wait_s, 1e-3))
     ns.Config.SetDefault("ns3::TcpSocketBase::MinRto", ns.TimeValue(rto))
     ns.Config.SetDefault("ns3::TcpSocket::ConnTimeout", ns.TimeValue(rto))
+    # Give up on a connection late; the sender then starts it again anyway.
+    ns.Config.SetDefault("ns3::TcpSocket::ConnCount", ns.UintegerValue(TCP_RETRIES))
+    ns.Config.SetDefault("ns3::TcpSocket::DataRetries", ns.UintegerValue(TCP_RETRIES))
     topo = build_topology(spec)
     n = len(spec.labels)
     servers, senders = [], []
@@ -308,6 +322,7 @@ def run_round(spec) -> dict:
         srv.SetPort(BLOCK_PORT)
         topo.node(i).AddApplication(srv)
         snd = ns.CreateObject[cpp.BlockSender]()
+        snd.SetRetryDelay(max(spec.t_wait_s, 1e-3))
         topo.node(i).AddApplication(snd)
         servers.append(srv)
         senders.append(snd)
@@ -388,6 +403,7 @@ def run_round(spec) -> dict:
     appended = [t for t in state.appended_s if t is not None]
     ns.Simulator.Destroy()
     failed_transfers = int(sum(s.GetNFailed() for s in senders))
+    retried_transfers = int(sum(s.GetNRetries() for s in senders))
     return {
         "generation_time_s": max(appended) if len(appended) == len(state.reachable) else None,
         "generator_built_s": state.gen_built_s,
@@ -408,6 +424,8 @@ def run_round(spec) -> dict:
         "build_wall_s": build_s,
         "sim_wall_s": sim_s,
         "failed_transfers": failed_transfers,
+        "retried_transfers": retried_transfers,
+        "duplicate_deliveries": state.duplicates,
     }
 
 

@@ -394,6 +394,7 @@ def _assemble(scenario, network, pl, results, opts, seed, reps, scale, name):
                 "append_errors": first["append_errors"],
                 "cut_off_buses": [labels[i] for i in first["cut_off"]],
                 "replanned_pairs": first["replanned_pairs"],
+                "retried_transfers": first["retried_transfers"],
                 "measured_generator_bus": measured_gen,
                 "generator_block_built_s": first["generator_built_s"],
                 "round_end_s": first["end_s"],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import sys
 import tempfile
 import traceback
@@ -32,6 +33,11 @@ class ChildFailure(SimulationError):
 
 
 def _child(conn, log_path, func, args, kwargs):
+    # cppyy answers a fatal signal by attaching gdb and printing a long stack
+    # trace, which buries ns-3's own message (NS_FATAL_ERROR, NS_ASSERT): die
+    # at once instead, so the last output lines are ns-3's.
+    for name in ("SIGABRT", "SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE"):
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
     fd = os.open(log_path, os.O_WRONLY | os.O_APPEND)
     sys.stdout.flush()
     sys.stderr.flush()

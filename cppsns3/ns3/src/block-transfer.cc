@@ -279,9 +279,23 @@ BlockSender::Send(uint32_t id, ns3::Ipv4Address remote, uint16_t port, uint32_t 
     uint64_t len = t.payload->size();
     PutU32(t.header, static_cast<uint32_t>(len >> 32));
     PutU32(t.header, static_cast<uint32_t>(len & 0xffffffffu));
+    t.remote = remote;
+    t.port = port;
     uint32_t index = static_cast<uint32_t>(m_transfers.size());
     m_transfers.push_back(std::move(t));
     ns3::Simulator::ScheduleNow(&BlockSender::Begin, this, index, remote, port);
+}
+
+void
+BlockSender::SetRetryDelay(double seconds)
+{
+    m_retryDelay = ns3::Seconds(seconds);
+}
+
+uint32_t
+BlockSender::GetNRetries() const
+{
+    return m_retries;
 }
 
 uint32_t
@@ -331,7 +345,53 @@ BlockSender::Begin(uint32_t index, ns3::Ipv4Address remote, uint16_t port)
     s->SetConnectCallback(ns3::MakeCallback(&BlockSender::OnConnected, this),
                           ns3::MakeCallback(&BlockSender::OnConnectFailed, this));
     s->SetSendCallback(ns3::MakeCallback(&BlockSender::OnSendSpace, this));
+    s->SetCloseCallbacks(ns3::MakeCallback(&BlockSender::OnNormalClose, this),
+                         ns3::MakeCallback(&BlockSender::OnErrorClose, this));
     s->Connect(ns3::InetSocketAddress(remote, port));
+}
+
+void
+BlockSender::OnNormalClose(ns3::Ptr<ns3::Socket> s)
+{
+    auto it = m_ids.find(s);
+    if (it != m_ids.end())
+    {
+        m_transfers[it->second].peerClosed = true;
+    }
+}
+
+void
+BlockSender::OnErrorClose(ns3::Ptr<ns3::Socket> s)
+{
+    auto it = m_ids.find(s);
+    if (it == m_ids.end())
+    {
+        return;
+    }
+    Transfer& t = m_transfers[it->second];
+    if (t.peerClosed)
+    {
+        return;
+    }
+    ++m_failed;
+    ns3::Simulator::Schedule(m_retryDelay, &BlockSender::Retry, this, it->second);
+}
+
+void
+BlockSender::Retry(uint32_t index)
+{
+    Transfer& t = m_transfers[index];
+    m_ids.erase(t.socket);
+    if (t.closed && t.offset > 0)
+    {
+        --m_finished;
+    }
+    t.socket = nullptr;
+    t.offset = 0;
+    t.closed = false;
+    t.peerClosed = false;
+    ++m_retries;
+    Begin(index, t.remote, t.port);
 }
 
 void
@@ -344,7 +404,7 @@ void
 BlockSender::OnConnectFailed(ns3::Ptr<ns3::Socket> s)
 {
     ++m_failed;
-    m_transfers[m_ids.at(s)].closed = true;
+    ns3::Simulator::Schedule(m_retryDelay, &BlockSender::Retry, this, m_ids.at(s));
 }
 
 void

@@ -91,6 +91,10 @@ class BlockServer : public ns3::Application
 /**
  * Sends whole blocks over TCP, one connection per (block, destination).
  * Payloads are registered once and shared by all transfers that carry them.
+ *
+ * A transfer whose connection fails (SYN retries exhausted, or closed with
+ * an error before the receiver closed it) is started again from the first
+ * byte on a new connection after the retry delay (the scenario's t_wait).
  */
 class BlockSender : public ns3::Application
 {
@@ -103,7 +107,9 @@ class BlockSender : public ns3::Application
     void SetPayload(uint32_t id, const uint8_t* data, uint64_t n);
     /** Start sending payload `id` to `remote`:`port` now (or when the app starts). */
     void Send(uint32_t id, ns3::Ipv4Address remote, uint16_t port, uint32_t kind, uint32_t origin);
+    void SetRetryDelay(double seconds);
     uint32_t GetNStarted() const;
+    uint32_t GetNRetries() const;
     uint32_t GetNFinished() const;
     uint32_t GetNFailed() const;
 
@@ -118,6 +124,9 @@ class BlockSender : public ns3::Application
         std::vector<uint8_t> header;
         uint64_t offset{0}; // bytes of header + payload handed to TCP
         bool closed{false};
+        bool peerClosed{false};
+        ns3::Ipv4Address remote;
+        uint16_t port{0};
     };
 
     void StartApplication() override;
@@ -126,6 +135,9 @@ class BlockSender : public ns3::Application
     void OnConnected(ns3::Ptr<ns3::Socket> s);
     void OnConnectFailed(ns3::Ptr<ns3::Socket> s);
     void OnSendSpace(ns3::Ptr<ns3::Socket> s, uint32_t available);
+    void OnNormalClose(ns3::Ptr<ns3::Socket> s);
+    void OnErrorClose(ns3::Ptr<ns3::Socket> s);
+    void Retry(uint32_t t);
     void Pump(uint32_t t);
 
     std::map<uint32_t, std::shared_ptr<const std::vector<uint8_t>>> m_payloads;
@@ -133,6 +145,8 @@ class BlockSender : public ns3::Application
     std::map<ns3::Ptr<ns3::Socket>, uint32_t> m_ids;
     uint32_t m_finished{0};
     uint32_t m_failed{0};
+    uint32_t m_retries{0};
+    ns3::Time m_retryDelay{ns3::MilliSeconds(10)};
 };
 
 } // namespace cppsns3
