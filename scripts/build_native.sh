@@ -21,6 +21,11 @@ if ! command -v "$cmake_bin" >/dev/null 2>&1; then
     echo "build_native: cmake not found; skipping the native build (cppsns3 will JIT-compile its C++ with cppyy)" >&2
     exit 0
 fi
+version="$("$cmake_bin" --version | head -n1 | awk '{print $3}')"
+if [ "$(printf '%s\n3.21\n' "$version" | sort -V | head -n1)" != "3.21" ]; then
+    echo "build_native: cmake $version is too old: the presets need cmake >= 3.21" >&2
+    exit 1
+fi
 if [ -z "$python_bin" ]; then
     echo "build_native: no python3 on PATH; set PYTHON" >&2
     exit 1

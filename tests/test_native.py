@@ -9,6 +9,7 @@ skip and say so.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import shutil
@@ -75,7 +76,7 @@ def test_manifest_lists_exactly_the_jit_sources(native_library):
     from cppsns3.ns3 import loader
 
     assert set(native_library.manifest["sources"]) == set(loader.SOURCES)
-    assert native_library.manifest["ns3_wheel_version"] == __import__("importlib.metadata").metadata.version("ns3")
+    assert native_library.manifest["ns3_wheel_version"] == importlib.metadata.version("ns3")
 
 
 def test_mm1k_library_equals_jit(native_library):
