@@ -90,7 +90,11 @@ def _simulate(out):
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("ns3traces")
-    mem = _simulate(out)
+    # A fresh interpreter: tracing enables packet metadata, which ns-3 refuses
+    # once the process has made packets (other tests in this process have).
+    from cppsns3.sim.runner import run_in_child
+
+    mem = run_in_child(_simulate, out, label="trace run", fresh=True)
     flows = read_flowmon(out / "flowmon.xml")
     fm = flows["flows"]
     poisson = fm.loc[fm["dst_port"] == 9].iloc[0]

@@ -72,7 +72,7 @@ def _tail(path: str) -> str:
     return "\n".join(lines[-_TAIL_LINES:])
 
 
-def run_in_child(func, *args, label: str = "run", **kwargs):
+def run_in_child(func, *args, label: str = "run", fresh: bool = False, **kwargs):
     """Call ``func(*args, **kwargs)`` in a forked child and return its result.
 
     Parameters
@@ -81,6 +81,11 @@ def run_in_child(func, *args, label: str = "run", **kwargs):
         A picklable-result function; it may load ns-3.
     label : str
         Names the work in error messages (e.g. ``"scenario ieee39.toml seed 1"``).
+    fresh : bool
+        Start a new interpreter (spawn) instead of forking: for work that
+        must run before the process has made any ns-3 packet, such as
+        ``PacketMetadata::Enable`` (ASCII/pcap tracing).  ``func`` and the
+        arguments must then be picklable.
 
     Raises
     ------
@@ -89,7 +94,7 @@ def run_in_child(func, *args, label: str = "run", **kwargs):
     SimulationError
         If the child raised any other error, crashed or aborted.
     """
-    ctx = mp.get_context("fork")
+    ctx = mp.get_context("spawn" if fresh else "fork")
     fd, log_path = tempfile.mkstemp(prefix="cppsns3-child-", suffix=".log")
     os.close(fd)
     parent, child = ctx.Pipe(duplex=False)
