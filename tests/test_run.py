@@ -241,3 +241,14 @@ bus = 9
     assert e["blocks_flagged"] is not None and e["blocks_flagged"] >= 0
     assert e["nodes_appended"] == e["nodes_total"]
     assert e["blocks_rejected"] == e["nodes_total"] - 1
+
+
+def test_ieee39_eq2_within_tolerance_at_moderate_load(tmp_path):
+    s = run_scenario(SCENARIOS / "ieee39.toml", tmp_path, RunOptions(
+        mode="validate", algorithm="qtdr", seed=4, replications=3, load=MODERATE_RHO, duration_s=0.01))
+    e = s["algorithms"]["qtdr"]
+    assert e["max_port_rho"] <= 0.7
+    worst = max(abs(f["analytic_delay_s"] / f["measured_delay_s"] - 1) for f in e["flows"])
+    assert worst <= EQ2_REL_TOL
+    f = pd.read_csv(tmp_path / "flows.csv")
+    assert (f.sent_packets == f.received_packets + f.dropped_packets).all()
