@@ -6,6 +6,7 @@ one-off ns-3 load.
 """
 
 import json
+import subprocess
 import sys
 
 import pandas as pd
@@ -118,7 +119,15 @@ def test_an_aborting_run_is_a_failed_row_and_the_sweep_goes_on(tmp_path, monkeyp
     assert len(retried.runs) == 2 and list(retried.runs["status"]) == ["failed", "ok"]
 
 
-def test_the_parent_never_loads_ns3(reference, resumed, ns3_loaded_before):
-    if ns3_loaded_before:
-        pytest.skip("another test loaded ns-3 in this process")
-    assert "cppsns3.ns3" not in sys.modules
+def test_the_parent_never_loads_ns3(tmp_path):
+    # In a fresh interpreter: other tests of this process may have loaded ns-3.
+    code = (
+        "import sys, json\n"
+        "from cppsns3.sweep import run_sweep, sweep_from_dict\n"
+        f"spec = sweep_from_dict(json.loads({json.dumps(json.dumps(SPEC))}))\n"
+        f"run_sweep(spec, {str(tmp_path / 'out')!r}, workers=1, progress=False)\n"
+        "print('cppsns3.ns3' in sys.modules, 'cppyy' in sys.modules)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split()[-2:] == ["False", "False"]
