@@ -236,7 +236,7 @@ def _prepare_pch() -> Path | None:
         return None  # Cling already started with its own PCH
     target = pch_path()
     if not target.exists():
-        _log(f"building the ns-3 precompiled header once (about a minute) in {target.parent}")
+        _log(f"building the ns-3 precompiled header once (a few seconds) in {target.parent}")
         if not _build_pch(target):
             return None
     os.environ["CLING_STANDARD_PCH"] = str(target)
