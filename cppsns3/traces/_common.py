@@ -7,6 +7,8 @@ import os
 import re
 from pathlib import Path
 
+import pandas as pd
+
 from cppsns3.errors import TraceFormatError
 
 #: ns-3 ``Time`` unit suffixes (``Time::As``/``operator<<``) in seconds.
@@ -78,3 +80,12 @@ def fail(path, what: str, *, line: int | None = None, byte: int | None = None) -
         where.append(f"byte offset {byte}")
     loc = f" at {', '.join(where)}" if where else ""
     return TraceFormatError(f"{path}{loc}: {what}")
+
+
+def typed_frame(cols, columns, int_columns) -> pd.DataFrame:
+    """A DataFrame of ``columns`` from column lists; nullable ints, float ``time_s``."""
+    df = pd.DataFrame(cols, columns=list(columns))
+    for c in int_columns:
+        df[c] = pd.array(df[c], dtype="Int64")
+    df["time_s"] = df["time_s"].astype(float)
+    return df

@@ -51,7 +51,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from cppsns3.traces._common import DEFAULT_CHUNK_ROWS, check_path, fail, open_binary
+from cppsns3.traces._common import DEFAULT_CHUNK_ROWS, check_path, fail, open_binary, typed_frame
 
 __all__ = ["ASCII_COLUMNS", "EVENTS", "iter_ascii", "read_ascii", "parse_context"]
 
@@ -151,12 +151,8 @@ def _packet_fields(text: str):
     return size, src, dst, proto, ip_id, sport, dport
 
 
-def _frame(cols: dict) -> pd.DataFrame:
-    df = pd.DataFrame(cols, columns=list(ASCII_COLUMNS))
-    for c in _INT_COLUMNS:
-        df[c] = pd.array(df[c], dtype="Int64")
-    df["time_s"] = df["time_s"].astype(float)
-    return df
+def _frame(cols) -> pd.DataFrame:
+    return typed_frame(cols, ASCII_COLUMNS, _INT_COLUMNS)
 
 
 def iter_ascii(path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:

@@ -42,7 +42,7 @@ from collections.abc import Iterator
 import dpkt
 import pandas as pd
 
-from cppsns3.traces._common import DEFAULT_CHUNK_ROWS, check_path, fail, open_binary
+from cppsns3.traces._common import DEFAULT_CHUNK_ROWS, check_path, fail, open_binary, typed_frame
 
 __all__ = ["PCAP_COLUMNS", "DLT_EN10MB", "DLT_PPP", "iter_pcap", "read_pcap"]
 
@@ -112,11 +112,7 @@ def _decode(link_type, buf):
 
 
 def _frame(cols) -> pd.DataFrame:
-    df = pd.DataFrame(cols, columns=list(PCAP_COLUMNS))
-    for c in _INT_COLUMNS:
-        df[c] = pd.array(df[c], dtype="Int64")
-    df["time_s"] = df["time_s"].astype(float)
-    return df
+    return typed_frame(cols, PCAP_COLUMNS, _INT_COLUMNS)
 
 
 def iter_pcap(path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
