@@ -11,7 +11,19 @@ from cppsns3.ns3.loader import load as _load
 
 ns = _load()
 
-__all__ = ["ns", "cpp"]
+__all__ = ["ns", "cpp", "std_function"]
+
+
+def std_function(signature: str, fn):
+    """A C++ ``std::function<signature>`` wrapping the Python callable ``fn``.
+
+    cppyy compiles a wrapper for every Python callable it converts (~70 ms),
+    so build one and pass it to every C++ object that needs it.  Keep a
+    reference to the result for as long as C++ may call it.
+    """
+    import cppyy
+
+    return cppyy.gbl.std.function[signature](fn)
 
 
 def __getattr__(name):

@@ -42,7 +42,14 @@ def warm_up() -> None:
     topo.node(0).AddApplication(src)
     src.SetStopTime(ns.Seconds(1.0))
     srv = ns.CreateObject[cpp.BlockServer]()
-    srv.SetCallback(lambda conn, ev: None)
+    from cppsns3.ns3 import std_function
+
+    srv.SetNodeIndex(1)
+    def _ignore(node, conn, ev):
+        return None
+
+    cb = std_function("void(uint32_t, uint32_t, uint32_t)", _ignore)
+    srv.SetCallback(cb)
     srv.GetChunk  # noqa: B018 - resolve the overloads once
     snd = ns.CreateObject[cpp.BlockSender]()
     snd.SetPayload(0, np.zeros(8, dtype=np.uint8), 8)

@@ -62,7 +62,13 @@ BlockServer::SetFlushBytes(uint32_t bytes)
 }
 
 void
-BlockServer::SetCallback(std::function<void(uint32_t, uint32_t)> cb)
+BlockServer::SetNodeIndex(uint32_t index)
+{
+    m_node = index;
+}
+
+void
+BlockServer::SetCallback(std::function<void(uint32_t, uint32_t, uint32_t)> cb)
 {
     m_cb = std::move(cb);
 }
@@ -229,7 +235,7 @@ BlockServer::OnRead(ns3::Ptr<ns3::Socket> s)
             c.done = true;
             if (m_cb)
             {
-                m_cb(id, COMPLETE);
+                m_cb(m_node, id, COMPLETE);
             }
             c.chunk.clear();
             c.chunk.shrink_to_fit();
@@ -239,7 +245,7 @@ BlockServer::OnRead(ns3::Ptr<ns3::Socket> s)
         {
             if (m_cb)
             {
-                m_cb(id, CHUNK);
+                m_cb(m_node, id, CHUNK);
             }
             c.chunk.clear();
         }

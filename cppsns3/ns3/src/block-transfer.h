@@ -25,9 +25,11 @@ constexpr uint32_t kBlockMagic = 0x43504231; // "CPB1"
  * Receives blocks on one TCP port; one connection carries one block.
  *
  * Received payload bytes are handed out in chunks (at least FlushBytes, and
- * the rest at the end) through a callback with the connection id; the
- * caller reads the chunk (GetChunk) and clears it (ClearChunk), so a node
- * never holds whole blocks in memory.
+ * the rest at the end) through a callback with the node index, the
+ * connection id and the event; the caller reads the chunk (GetChunk) and
+ * clears it (ClearChunk), so a node never holds whole blocks in memory.  One
+ * callback object can serve every server of a simulation (from Python, each
+ * new callable costs a cppyy wrapper compilation, ~70 ms).
  */
 class BlockServer : public ns3::Application
 {
@@ -44,7 +46,8 @@ class BlockServer : public ns3::Application
 
     void SetPort(uint16_t port);
     void SetFlushBytes(uint32_t bytes);
-    void SetCallback(std::function<void(uint32_t, uint32_t)> cb);
+    void SetNodeIndex(uint32_t index);
+    void SetCallback(std::function<void(uint32_t, uint32_t, uint32_t)> cb);
 
     uint32_t GetNConnections() const;
     uint32_t GetOrigin(uint32_t conn) const;
@@ -85,7 +88,8 @@ class BlockServer : public ns3::Application
     std::map<ns3::Ptr<ns3::Socket>, uint32_t> m_ids;
     std::vector<Conn> m_conns;
     std::vector<ns3::Ptr<ns3::Socket>> m_sockets;
-    std::function<void(uint32_t, uint32_t)> m_cb;
+    std::function<void(uint32_t, uint32_t, uint32_t)> m_cb;
+    uint32_t m_node{0};
 };
 
 /**
