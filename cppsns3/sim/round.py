@@ -336,6 +336,13 @@ def run_round(spec) -> dict:
     for i, srv in enumerate(servers):
         srv.SetNodeIndex(i)
         srv.SetCallback(callback)
+    monitors = {}
+    for a, b, *_rest in spec.links:
+        for u, v in ((a, b), (b, a)):
+            m = ns.CreateObject[cpp.PortMonitor]()
+            if not m.Attach(topo.port_device(u, v)):
+                raise SimulationError(f"port monitor did not attach at {spec.labels[u]}->{spec.labels[v]}")
+            monitors[(u, v)] = m
     fm_helper = ns.FlowMonitorHelper()
     # ns-3's default 1 ms histogram bins hold this network's delays in one bin.
     for attr in ("DelayBinWidth", "JitterBinWidth"):
@@ -383,6 +390,16 @@ def run_round(spec) -> dict:
         ns.Simulator.Run()
     sim_s = time.perf_counter() - t_sim
     end_s = ns.Simulator.Now().GetSeconds()
+    ports = {}
+    for (u, v), m in monitors.items():
+        ports[f"{u},{v}"] = {
+            "offered_packets": int(m.GetOffered()),
+            "dropped_packets": int(m.GetDropped()),
+            "transmitted_packets": int(m.GetTransmitted()),
+            "busy_s": float(m.GetBusyTime()),
+            "window_s": float(m.GetObservedTime()),
+            "mean_number_in_system": float(m.GetMeanNumberInSystem()),
+        }
     events = int(ns.Simulator.GetEventCount())
     if spec.flowmon_xml:
         import os
@@ -423,6 +440,7 @@ def run_round(spec) -> dict:
         "replanned_pairs": replanned,
         "arrival_s": {f"{s},{d}": t for (s, d), t in state.arrival_s.items()},
         "flows": flows,
+        "ports": ports,
         "events": events,
         "end_s": end_s,
         "build_wall_s": build_s,

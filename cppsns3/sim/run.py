@@ -354,6 +354,19 @@ def _assemble(scenario, network, pl, results, opts, seed, reps, scale, name):
                         "offered_packets": off,
                         "dropped_packets": drp,
                     })
+                else:
+                    # Round mode: TCP segments over the whole round (no Poisson model to compare).
+                    per = [r["ports"][f"{u},{v}"] for r in runs]
+                    busy = float(np.mean([q["busy_s"] / q["window_s"] for q in per if q["window_s"] > 0]))
+                    off = sum(q["offered_packets"] for q in per)
+                    drp = sum(q["dropped_packets"] for q in per)
+                    link_meas[e] += busy
+                    row.update({
+                        "measured_loss_probability": drp / off if off else float("nan"),
+                        "measured_rho": busy,
+                        "offered_packets": off,
+                        "dropped_packets": drp,
+                    })
                 port_rows.append(row)
         for e, lk in enumerate(ap.links):
             row = {"algorithm": a, "a_bus": lk.a_bus, "b_bus": lk.b_bus, "bandwidth_mbps": lk.bandwidth_mbps,
@@ -361,7 +374,9 @@ def _assemble(scenario, network, pl, results, opts, seed, reps, scale, name):
                    "utilisation": lk.utilisation}
             if opts.mode == "validate":
                 row["offered_utilisation"] = lk.utilisation * scale
-                row["measured_utilisation"] = link_meas[network.link_id(network.index[lk.a_bus], network.index[lk.b_bus])]
+            # Both directions' busy fractions added (validate: the measured
+            # window; round: the whole round).
+            row["measured_utilisation"] = link_meas[network.link_id(network.index[lk.a_bus], network.index[lk.b_bus])]
             link_rows.append(row)
         entry = {
             "load_balance": ap.load_balance,
