@@ -252,3 +252,20 @@ def test_ieee39_eq2_within_tolerance_at_moderate_load(tmp_path):
     assert worst <= EQ2_REL_TOL
     f = pd.read_csv(tmp_path / "flows.csv")
     assert (f.sent_packets == f.received_packets + f.dropped_packets).all()
+
+
+def test_cut_off_terminal_is_listed_and_not_waited_for(tmp_path):
+    # Bus 2 (a demand terminal of ieee14) loses all four of its links at t = 0.
+    faults = "".join(f"""
+[[faults]]
+kind = "link_down"
+a_bus = 2
+b_bus = {b}
+at_s = 0.0
+""" for b in (1, 3, 4, 5))
+    sc = _with_faults(tmp_path, faults)
+    s = _round(tmp_path / "out", sc, algorithm="qtdr", data_scale=0.01, seed=1)
+    e = s["algorithms"]["qtdr"]
+    assert e["cut_off_buses"] == [2]
+    assert e["nodes_appended"] == e["nodes_total"] - 1
+    assert e["generation_time_s"] is not None

@@ -38,6 +38,8 @@ from cppsns3.errors import SimulationError
 __all__ = ["prepare_round", "run_round", "BLOCK_PORT", "TCP_SEGMENT_BYTES"]
 
 BLOCK_PORT = 7000
+#: The generator block goes to its own port, so FlowMonitor keeps its flows apart.
+GENERATOR_PORT = 7001
 TCP_SEGMENT_BYTES = 60000
 TCP_RETRIES = 12
 TCP_BUFFER_BYTES = 1024 * 1024  # per socket; memory grows with transfers x buffer
@@ -80,7 +82,7 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
     if not (data_scale > 0 and np.isfinite(data_scale)):
         raise ScenarioError(f"--data-scale must be > 0, got {data_scale!r}")
     labels = list(network.nodes)
-    unregistered = {f.bus for f in scenario.faults if f.kind == "unregistered_key"}
+    unregistered = {network.site_of(f.bus) for f in scenario.faults if f.kind == "unregistered_key"}
     tampered = {f.bus for f in scenario.faults if f.kind == "tampered_block"}
     registry = Registry(buses=labels)
     terminals = {}
@@ -157,6 +159,7 @@ class _Round:
         self.reasons = {}
         self.arrival_s = {}  # (origin, node) -> completion time of the data block
         self.gen_raw = None
+        self.gen_listed = set()
         self.gen_built_s = None
         self.gen_received = [None] * n
         self.appended_s = [None] * n
@@ -172,18 +175,20 @@ class _Round:
                 self.accepted[node][node] = d
 
     # -- callbacks ---------------------------------------------------------
-    def on_event(self, node, conn, event):
-        server = self.servers[node]
+    def on_event(self, index, conn, event):
+        # Servers 0..n-1 take data blocks, n..2n-1 generator blocks.
+        server = self.servers[index]
+        node = index % self.n
         chunk = server.GetChunk(conn)
-        h = self.hashers.get((node, conn))
+        h = self.hashers.get((index, conn))
         if h is None:
-            h = self.hashers[(node, conn)] = hashlib.sha256()
+            h = self.hashers[(index, conn)] = hashlib.sha256()
         size = int(chunk.size())
         if size:
             h.update(np.frombuffer(chunk.data(), dtype=np.uint8, count=size))
         if event == 0:
             return
-        del self.hashers[(node, conn)]
+        del self.hashers[(index, conn)]
         digest = h.digest()
         kind, origin = int(server.GetKind(conn)), int(server.GetOrigin(conn))
         now = self.ns.Simulator.Now().GetSeconds()
@@ -220,9 +225,18 @@ class _Round:
         if node == self.generator and self.gen_raw is None and self.has_all_data(node):
             self.build_generator_block(now)
         self.try_append(node, now)
+        self.maybe_stop()
 
     def has_all_data(self, node):
-        return all(s in self.data_done[node] for s in self.sources if s != node)
+        """Every reachable demand terminal's block has arrived (whatever its verdict)."""
+        return all(s in self.data_done[node] for s in self.sources if s != node and s in self.reachable)
+
+    def after_replan(self, now):
+        """Re-check the round after the reachable set shrank (a link went down)."""
+        if self.gen_raw is None and self.has_all_data(self.generator):
+            self.build_generator_block(now)
+        for node in sorted(self.reachable):
+            self.try_append(node, now)
 
     # -- protocol ----------------------------------------------------------
     def start_phase1(self):
@@ -245,13 +259,14 @@ class _Round:
         blk = make_generator_block(term, hashes, GENESIS_HASH, float(self.spec.extra.get("timestamp_s", 0.0)) + now)
         raw = blk.to_bytes()
         self.gen_raw = raw
+        self.gen_listed = set(hashes)
         self.gen_built_s = now
         self.gen_received[g] = (hashlib.sha256(raw).digest(), now)
         sender = self.senders[g]
         sender.SetPayload(1, np.frombuffer(raw, dtype=np.uint8), len(raw))
         for dst in range(self.n):
             if dst != g and dst in self.reachable:
-                sender.Send(1, self.topo.primary[dst], BLOCK_PORT, KIND_GENERATOR, g)
+                sender.Send(1, self.topo.primary[dst], GENERATOR_PORT, KIND_GENERATOR, g)
         self.try_append(g, now)
 
     def try_append(self, node, now):
@@ -259,19 +274,33 @@ class _Round:
 
         if self.appended_s[node] is not None or self.gen_received[node] is None:
             return
-        if not self.has_all_data(node):
-            return
         digest, _ = self.gen_received[node]
         if self.gen_raw is None or digest != hashlib.sha256(self.gen_raw).digest():
             self.append_errors[node] = "unknown generator bytes"
             return
+        # Wait for every data block the generator block lists; blocks from
+        # terminals cut off from the generator are not part of this round.
+        held = {h for origin, h in self.accepted[node].items() if origin in self.reachable}
+        if not self.gen_listed <= held:
+            return
         try:
-            verify_generator_block(self.gen_raw, self.accepted[node].values(), self.prep["registry"])
+            verify_generator_block(self.gen_raw, held, self.prep["registry"])
         except (BlockFormatError, InvalidBlock) as exc:
             self.append_errors[node] = getattr(exc, "reason", str(exc))
             return
         self.appended_s[node] = now
-        if all(self.appended_s[i] is not None for i in self.reachable):
+        self.append_errors.pop(node, None)
+        self.maybe_stop()
+
+    def done(self) -> bool:
+        """Every reachable node appended and every data block (refused ones
+        too, so every refusal is counted) has arrived."""
+        return all(self.appended_s[i] is not None for i in self.reachable) and all(
+            self.has_all_data(i) for i in self.reachable
+        )
+
+    def maybe_stop(self):
+        if self.done():
             self.ns.Simulator.Stop()
 
 
@@ -311,29 +340,38 @@ def run_round(spec) -> dict:
     rto = ns.Seconds(max(spec.t_wait_s, 1e-3))
     ns.Config.SetDefault("ns3::TcpSocketBase::MinRto", ns.TimeValue(rto))
     ns.Config.SetDefault("ns3::TcpSocket::ConnTimeout", ns.TimeValue(rto))
+    # ns-3 acknowledges a lone segment only after DelAckTimeout (200 ms): with
+    # MinRto = t_wait the sender would time out first on every block's last
+    # segment and back off.  Acknowledge well inside the RTO instead.
+    ns.Config.SetDefault("ns3::TcpSocket::DelAckTimeout", ns.TimeValue(ns.Seconds(max(spec.t_wait_s, 1e-3) / 10)))
     # Give up on a connection late; the sender then starts it again anyway.
     ns.Config.SetDefault("ns3::TcpSocket::ConnCount", ns.UintegerValue(TCP_RETRIES))
     ns.Config.SetDefault("ns3::TcpSocket::DataRetries", ns.UintegerValue(TCP_RETRIES))
     topo = build_topology(spec)
     n = len(spec.labels)
     servers, senders = [], []
+    gen_servers = []
     for i in range(n):
         srv = ns.CreateObject[cpp.BlockServer]()
         srv.SetPort(BLOCK_PORT)
         topo.node(i).AddApplication(srv)
+        gsrv = ns.CreateObject[cpp.BlockServer]()
+        gsrv.SetPort(GENERATOR_PORT)
+        topo.node(i).AddApplication(gsrv)
         snd = ns.CreateObject[cpp.BlockSender]()
         snd.SetRetryDelay(max(spec.t_wait_s, 1e-3))
         topo.node(i).AddApplication(snd)
         servers.append(srv)
+        gen_servers.append(gsrv)
         senders.append(snd)
-    state = _Round(spec, topo, servers, senders, prep, generator)
+    state = _Round(spec, topo, servers + gen_servers, senders, prep, generator)
     # One C++ std::function for all servers: cppyy compiles a wrapper per
     # Python callable converted (~70 ms each), not per copy.
     from cppsns3.ns3 import std_function
 
     handler = state.on_event  # a bound method object: keep it alive for cppyy
     callback = std_function("void(uint32_t, uint32_t, uint32_t)", handler)
-    for i, srv in enumerate(servers):
+    for i, srv in enumerate(servers + gen_servers):
         srv.SetNodeIndex(i)
         srv.SetCallback(callback)
     monitors = {}
@@ -361,7 +399,7 @@ def run_round(spec) -> dict:
             ns.Simulator.Stop(ns.Seconds(at_s - now))
             ns.Simulator.Run()
             now = at_s
-        if all(state.appended_s[i] is not None for i in state.reachable):
+        if state.done():
             break
         topo.set_link_down(edge)
         down = {e for t, e in down_events if t <= at_s}
@@ -385,7 +423,8 @@ def run_round(spec) -> dict:
         comp = nx.node_connected_component(g, generator)
         cut_off = set(range(n)) - comp
         state.reachable = set(comp)
-    if not all(state.appended_s[i] is not None for i in state.reachable):
+        state.after_replan(ns.Simulator.Now().GetSeconds())
+    if not state.done():
         ns.Simulator.Stop(ns.Seconds(MAX_ROUND_S - now))
         ns.Simulator.Run()
     sim_s = time.perf_counter() - t_sim
@@ -426,7 +465,8 @@ def run_round(spec) -> dict:
     failed_transfers = int(sum(s.GetNFailed() for s in senders))
     retried_transfers = int(sum(s.GetNRetries() for s in senders))
     return {
-        "generation_time_s": max(appended) if len(appended) == len(state.reachable) else None,
+        "generation_time_s": (max(state.appended_s[i] for i in state.reachable)
+                              if all(state.appended_s[i] is not None for i in state.reachable) else None),
         "generator_built_s": state.gen_built_s,
         "appended_s": state.appended_s,
         "nodes_appended": len(appended),

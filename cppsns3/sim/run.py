@@ -400,7 +400,7 @@ def _assemble(scenario, network, pl, results, opts, seed, reps, scale, name):
             measured_gen = labels[min(complete, key=lambda d: (complete[d], d))] if complete else None
             entry.update({
                 "generation_time_s": gt if all(g is not None for g in gts) else None,
-                "generation_time_ci95_s": gt_hw,
+                "generation_time_ci95_s": gt_hw if all(g is not None for g in gts) else None,
                 "generation_times_s": gts,
                 "nodes_appended": min(r["nodes_appended"] for r in runs),
                 "blocks_rejected": first["blocks_rejected"],

@@ -114,6 +114,11 @@ def run_in_child(func, *args, label: str = "run", fresh: bool = False, **kwargs)
         if status == "error":
             name, msg, is_value = payload
             if is_value:
+                from cppsns3 import errors
+
+                cls = getattr(errors, name, None)
+                if isinstance(cls, type) and issubclass(cls, ValueError):
+                    raise cls(msg)  # e.g. ScenarioError keeps its class
                 raise ValueError(msg)
             raise ChildFailure(f"{label} failed: {name}: {msg}{where}", tail, proc.exitcode)
         raise ChildFailure(

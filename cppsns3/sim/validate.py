@@ -34,7 +34,10 @@ def drain_time_s(spec) -> float:
     """Simulated time after the sources stop within which every packet ends."""
     hops = max((len(f.path) - 1 for f in spec.flows), default=1)
     prop = sum(link[3] for link in spec.links)
-    return hops * spec.max_attempts * max(spec.t_wait_s, 0.0) + 2 * prop + 0.01
+    # A full queue of large packets at every hop of the slowest link.
+    slowest_bps = min((link[2] for link in spec.links), default=1.0)
+    queueing = hops * spec.capacity * 10 * spec.mean_packet_bytes * 8 / slowest_bps
+    return hops * spec.max_attempts * max(spec.t_wait_s, 0.0) + 2 * prop + queueing + 0.01
 
 
 def run_validate(spec) -> dict:

@@ -353,7 +353,13 @@ BlockSender::Begin(uint32_t index, ns3::Ipv4Address remote, uint16_t port)
     s->SetSendCallback(ns3::MakeCallback(&BlockSender::OnSendSpace, this));
     s->SetCloseCallbacks(ns3::MakeCallback(&BlockSender::OnNormalClose, this),
                          ns3::MakeCallback(&BlockSender::OnErrorClose, this));
-    s->Connect(ns3::InetSocketAddress(remote, port));
+    if (s->Connect(ns3::InetSocketAddress(remote, port)) < 0)
+    {
+        // No route right now (e.g. just after a link failure): no callback
+        // will come, so count the failure and try again later.
+        ++m_failed;
+        ns3::Simulator::Schedule(m_retryDelay, &BlockSender::Retry, this, index);
+    }
 }
 
 void
@@ -363,6 +369,7 @@ BlockSender::OnNormalClose(ns3::Ptr<ns3::Socket> s)
     if (it != m_ids.end())
     {
         m_transfers[it->second].peerClosed = true;
+        s->Close(); // the receiver has everything: finish our half too
     }
 }
 
