@@ -245,7 +245,41 @@ class _Reader:
             raise self.fail(f"end of block, found {len(self.raw) - self.pos} trailing bytes")
 
 
-class DataBlock:
+class _Encoded:
+    """What both block kinds share: identity is the deterministic encoding."""
+
+    __slots__ = ()
+
+    @property
+    def header_bytes(self) -> bytes:
+        """The encoded header: the bytes the signature covers."""
+        return self._raw[: self._header_len]
+
+    @property
+    def size_bytes(self) -> int:
+        """Length of the encoding in bytes."""
+        return len(self._raw)
+
+    def to_bytes(self) -> bytes:
+        """The block's deterministic encoding."""
+        return self._raw
+
+    def hash(self) -> bytes:
+        """SHA-256 of the whole encoding (32 bytes): the block's identity."""
+        if self._hash is None:
+            self._hash = _sha256(self._raw).digest()
+        return self._hash
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._raw == other._raw
+
+    def __hash__(self):
+        return hash(self.hash())
+
+
+class DataBlock(_Encoded):
     """A terminal's signed data block: header, measurement records, signature.
 
     Build one with :meth:`cppsns3.chain.Terminal.make_block`; decode received
@@ -354,26 +388,6 @@ class DataBlock:
     def record_count(self) -> int:
         """Number of records in the body."""
         return self._count
-
-    @property
-    def header_bytes(self) -> bytes:
-        """The encoded header: the bytes the signature covers."""
-        return self._raw[: self._header_len]
-
-    @property
-    def size_bytes(self) -> int:
-        """Length of the encoding in bytes."""
-        return len(self._raw)
-
-    def to_bytes(self) -> bytes:
-        """The block's deterministic encoding."""
-        return self._raw
-
-    def hash(self) -> bytes:
-        """SHA-256 of the whole encoding (32 bytes): the block's identity."""
-        if self._hash is None:
-            self._hash = _sha256(self._raw).digest()
-        return self._hash
 
     def computed_merkle_root(self) -> bytes:
         """Merkle root recomputed over the encoded records (cached)."""
@@ -489,14 +503,6 @@ class DataBlock:
         blk._hash = None
         return blk
 
-    def __eq__(self, other):
-        if not isinstance(other, DataBlock):
-            return NotImplemented
-        return self._raw == other._raw
-
-    def __hash__(self):
-        return hash(self.hash())
-
     def __len__(self) -> int:
         return self._count
 
@@ -506,7 +512,7 @@ class DataBlock:
                 f"hash={self.hash().hex()[:16]}…)")
 
 
-class GeneratorBlock:
+class GeneratorBlock(_Encoded):
     """The generator's signed block over a round's data blocks.
 
     Parameters
@@ -579,26 +585,6 @@ class GeneratorBlock:
                          _F64.pack(_check_time("timestamp_s", timestamp_s)),
                          _check_hash("merkle_root", merkle_root),
                          _U16.pack(len(gid)), gid, _U32.pack(hash_count)])
-
-    @property
-    def header_bytes(self) -> bytes:
-        """The encoded header: the bytes the signature covers."""
-        return self._raw[: self._header_len]
-
-    @property
-    def size_bytes(self) -> int:
-        """Length of the encoding in bytes."""
-        return len(self._raw)
-
-    def to_bytes(self) -> bytes:
-        """The block's deterministic encoding."""
-        return self._raw
-
-    def hash(self) -> bytes:
-        """SHA-256 of the whole encoding (32 bytes)."""
-        if self._hash is None:
-            self._hash = _sha256(self._raw).digest()
-        return self._hash
 
     def computed_merkle_root(self) -> bytes:
         """Merkle root recomputed over :attr:`block_hashes`."""
@@ -674,14 +660,6 @@ class GeneratorBlock:
         blk._header_len = header_len
         blk._hash = None
         return blk
-
-    def __eq__(self, other):
-        if not isinstance(other, GeneratorBlock):
-            return NotImplemented
-        return self._raw == other._raw
-
-    def __hash__(self):
-        return hash(self.hash())
 
     def __repr__(self):
         return (f"GeneratorBlock(generator_id={self.generator_id!r}, height={self.height}, "
