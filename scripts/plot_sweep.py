@@ -118,7 +118,7 @@ def plot(agg: pd.DataFrame, x: str, group: str | None, out: Path, title: str) ->
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3, which="both")
     # One legend for all panels, under them (the curves fill the panels).
-    handles, labels = {}, {}
+    handles = {}
     for ax in axes[0]:
         for h, lab in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(lab, h)

@@ -4,7 +4,6 @@ Heavier checks (full Table 2 volumes, ieee118) are in scripts/bench_run.py
 and behind the `slow` marker.
 """
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ from cppsns3.model.routing import plan
 from cppsns3.model.scenario import load_scenario
 from cppsns3.sim.run import RunOptions, run_scenario
 from cppsns3.sim.runner import ChildFailure, run_in_child
-from cppsns3.sim.spec import build_spec, planned_flows, traffic_scale
+from cppsns3.sim.spec import build_spec, traffic_scale
 from cppsns3.sim.validate import run_validate
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -547,7 +547,7 @@ class GeneratorBlock(_Encoded):
                  version: int = FORMAT_VERSION):
         if version != FORMAT_VERSION:
             raise ValueError(f"version must be {FORMAT_VERSION}, got {version!r}")
-        gid = _check_id("generator_id", generator_id, allow_slash=False)
+        _check_id("generator_id", generator_id, allow_slash=False)
         if not isinstance(height, int) or not 0 <= height < 2**64:
             raise ValueError(f"height must be an int in [0, 2**64), got {height!r}")
         hashes = tuple(_check_hash("block hash", x) for x in block_hashes)

@@ -28,7 +28,6 @@ import importlib.metadata
 import os
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import threading
 from pathlib import Path
@@ -358,6 +357,3 @@ def load_sources(names=SOURCES) -> None:
                 raise Ns3LoadError(f"C++ source failed to compile: {name}")
             _loaded_sources.add(name)
 
-
-def python_lib_dirs() -> list[str]:  # pragma: no cover - diagnostic helper
-    return [sysconfig.get_config_var("LIBDIR") or ""]

@@ -6,7 +6,8 @@ import numpy as np
 
 from cppsns3.errors import SimulationError
 
-__all__ = ["build_topology", "vector_to_numpy", "attach_port_tools", "flowmon_records"]
+__all__ = ["build_topology", "vector_to_numpy", "attach_port_monitors", "attach_port_tools",
+           "port_snapshot", "flowmon_records"]
 
 
 def vector_to_numpy(vec, dtype) -> np.ndarray:
@@ -30,25 +31,56 @@ def build_topology(spec):
     return topo
 
 
-def attach_port_tools(spec, topo, n_flows, retransmit=True):
-    """A PortMonitor and a HopRetransmitter on every sending port."""
+def attach_port_monitors(spec, topo) -> dict:
+    """A PortMonitor on every sending port, keyed by (node, peer node)."""
+    from cppsns3.ns3 import cpp, ns
+
+    monitors = {}
+    for a, b, *_rest in spec.links:
+        for u, v in ((a, b), (b, a)):
+            m = ns.CreateObject[cpp.PortMonitor]()
+            if not m.Attach(topo.port_device(u, v)):
+                raise SimulationError(f"port monitor did not attach at {spec.labels[u]}->{spec.labels[v]}")
+            monitors[(u, v)] = m
+    return monitors
+
+
+def attach_port_tools(spec, topo, n_flows):
+    """Port monitors plus per-hop retransmission (HopRetransmitter) on every port.
+
+    Returns the drop ledger, the monitors and the retransmitters (keep them
+    referenced: their trace callbacks point at them).
+    """
     from cppsns3.ns3 import cpp, ns
 
     ledger = ns.CreateObject[cpp.DropLedger]()
     ledger.Resize(n_flows)
-    monitors, rtx = {}, []
-    for e, (a, b, *_rest) in enumerate(spec.links):
-        for u, v in ((a, b), (b, a)):
-            dev = topo.port_device(u, v)
-            m = ns.CreateObject[cpp.PortMonitor]()
-            if not m.Attach(dev):
-                raise SimulationError(f"port monitor did not attach at {spec.labels[u]}->{spec.labels[v]}")
-            r = ns.CreateObject[cpp.HopRetransmitter]()
-            if not r.Attach(dev, spec.t_wait_s if retransmit else -1.0, spec.max_attempts, ledger):
-                raise SimulationError(f"retransmitter did not attach at {spec.labels[u]}->{spec.labels[v]}")
-            monitors[(u, v)] = m
-            rtx.append(r)
+    monitors = attach_port_monitors(spec, topo)
+    rtx = []
+    for (u, v) in monitors:
+        r = ns.CreateObject[cpp.HopRetransmitter]()
+        if not r.Attach(topo.port_device(u, v), spec.t_wait_s, spec.max_attempts, ledger):
+            raise SimulationError(f"retransmitter did not attach at {spec.labels[u]}->{spec.labels[v]}")
+        rtx.append(r)
     return ledger, monitors, rtx
+
+
+def port_snapshot(m) -> dict:
+    """Counters and time average of one PortMonitor now; W by Little's law."""
+    transmitted = int(m.GetTransmitted())
+    window = float(m.GetObservedTime())
+    mean_n = float(m.GetMeanNumberInSystem())
+    lam_eff = transmitted / window if window > 0 else 0.0
+    return {
+        "offered_packets": int(m.GetOffered()),
+        "dropped_packets": int(m.GetDropped()),
+        "transmitted_packets": transmitted,
+        "transmitted_bytes": int(m.GetTransmittedBytes()),
+        "busy_s": float(m.GetBusyTime()),
+        "window_s": window,
+        "mean_number_in_system": mean_n,
+        "mean_time_in_system_s": mean_n / lam_eff if lam_eff > 0 else float("nan"),
+    }
 
 
 def flowmon_records(monitor, helper, topo) -> dict:

@@ -33,7 +33,6 @@ import time
 
 import numpy as np
 
-from cppsns3.errors import SimulationError
 
 __all__ = ["prepare_round", "run_round", "BLOCK_PORT", "TCP_SEGMENT_BYTES"]
 
@@ -327,7 +326,7 @@ def run_round(spec) -> dict:
     import networkx as nx
 
     from cppsns3.ns3 import cpp, ns
-    from cppsns3.sim.netbuild import build_topology, flowmon_records
+    from cppsns3.sim.netbuild import attach_port_monitors, build_topology, flowmon_records, port_snapshot
 
     prep = spec.extra["prep"]
     generator = int(spec.extra["generator"])
@@ -374,13 +373,7 @@ def run_round(spec) -> dict:
     for i, srv in enumerate(servers + gen_servers):
         srv.SetNodeIndex(i)
         srv.SetCallback(callback)
-    monitors = {}
-    for a, b, *_rest in spec.links:
-        for u, v in ((a, b), (b, a)):
-            m = ns.CreateObject[cpp.PortMonitor]()
-            if not m.Attach(topo.port_device(u, v)):
-                raise SimulationError(f"port monitor did not attach at {spec.labels[u]}->{spec.labels[v]}")
-            monitors[(u, v)] = m
+    monitors = attach_port_monitors(spec, topo)
     fm_helper = ns.FlowMonitorHelper()
     # ns-3's default 1 ms histogram bins hold this network's delays in one bin.
     for attr in ("DelayBinWidth", "JitterBinWidth"):
@@ -391,6 +384,9 @@ def run_round(spec) -> dict:
 
     t_sim = time.perf_counter()
     down_events = sorted(spec.extra.get("link_down", []))  # (at_s, edge)
+    link_of = {}
+    for e, (a, b, *_r) in enumerate(spec.links):
+        link_of[(a, b)] = link_of[(b, a)] = e
     cut_off = set()
     replanned = 0
     now = 0.0
@@ -405,10 +401,7 @@ def run_round(spec) -> dict:
         down = {e for t, e in down_events if t <= at_s}
         g = _replan_without(spec, down)
         # Re-route every pair whose path crossed a failed link.
-        link_of = {}
-        for e, (a, b, *_r) in enumerate(spec.links):
-            link_of[(a, b)] = link_of[(b, a)] = e
-        for (s, d), path in list(topo_routes(spec).items()):
+        for (s, d), path in list(spec.routes.items()):
             if not any(link_of[(u, v)] in down for u, v in zip(path[:-1], path[1:])):
                 continue
             for u in path[:-1]:
@@ -429,16 +422,7 @@ def run_round(spec) -> dict:
         ns.Simulator.Run()
     sim_s = time.perf_counter() - t_sim
     end_s = ns.Simulator.Now().GetSeconds()
-    ports = {}
-    for (u, v), m in monitors.items():
-        ports[f"{u},{v}"] = {
-            "offered_packets": int(m.GetOffered()),
-            "dropped_packets": int(m.GetDropped()),
-            "transmitted_packets": int(m.GetTransmitted()),
-            "busy_s": float(m.GetBusyTime()),
-            "window_s": float(m.GetObservedTime()),
-            "mean_number_in_system": float(m.GetMeanNumberInSystem()),
-        }
+    ports = {f"{u},{v}": port_snapshot(m) for (u, v), m in monitors.items()}
     events = int(ns.Simulator.GetEventCount())
     if spec.flowmon_xml:
         import os
@@ -490,6 +474,3 @@ def run_round(spec) -> dict:
         "duplicate_deliveries": state.duplicates,
     }
 
-
-def topo_routes(spec):
-    return dict(spec.routes)

@@ -317,56 +317,40 @@ def _assemble(scenario, network, pl, results, opts, seed, reps, scale, name):
                 row["flowmon_rx_packets"] = sum(p["flowmon"].get("rx_packets", 0) for p in per)
                 row["flowmon_dropped_packets"] = sum(p["flowmon"].get("dropped_packets", 0) for p in per)
             flow_rows.append(row)
-        # ports (validate: measured per port; round: planned only, no Poisson model)
+        # ports: measured in both modes; only validate mode (Poisson packets)
+        # has W to compare with Eq. 1 and CIs over replications.
         link_meas = np.zeros(network.n_links)
         for e in range(network.n_links):
             u0, v0 = int(network.edge_a[e]), int(network.edge_b[e])
             for side, (u, v) in enumerate(((u0, v0), (v0, u0))):
                 p = 2 * e + side
+                per = [r["ports"][f"{u},{v}"] for r in runs]
+                off = sum(q["offered_packets"] for q in per)
+                drp = sum(q["dropped_packets"] for q in per)
+                busy = float(np.mean([q["busy_s"] / q["window_s"] for q in per if q["window_s"] > 0]))
+                link_meas[e] += busy  # both directions, as the planned utilisation
                 row = {
                     "algorithm": a, "bus": labels[u], "peer_bus": labels[v],
-                    "rho": float(ports_an["rho"][p]) if opts.mode == "validate" else
-                    float(ports_an["rho"][p]),
+                    "rho": float(ports_an["rho"][p]),
                     "capacity": scenario.queue_capacity,
                     "analytic_loss_probability": float(ports_an["loss_probability"][p]),
                     "analytic_mean_time_in_system_s": float(ports_an["mean_time_in_system_s"][p]),
+                    "measured_loss_probability": drp / off if off else float("nan"),
                 }
                 if opts.mode == "validate":
-                    per = [r["ports"][f"{u},{v}"] for r in runs]
-                    losses = [q["dropped_packets"] / q["offered_packets"] if q["offered_packets"] else float("nan")
-                              for q in per]
-                    ws = [q["mean_time_in_system_s"] for q in per]
-                    loss, loss_hw = _mean_ci(losses)
-                    off = sum(q["offered_packets"] for q in per)
-                    drp = sum(q["dropped_packets"] for q in per)
+                    loss, loss_hw = _mean_ci([q["dropped_packets"] / q["offered_packets"]
+                                              if q["offered_packets"] else float("nan") for q in per])
                     if off:
                         floor = binomial_half_width(drp, off)
                         loss_hw = max(loss_hw, floor) if np.isfinite(loss_hw) else floor
-                    w, w_hw = _mean_ci(ws)
-                    busy = float(np.mean([q["busy_s"] / q["window_s"] for q in per if q["window_s"] > 0]))
-                    link_meas[e] += busy  # both directions, as the planned utilisation
+                    w, w_hw = _mean_ci([q["mean_time_in_system_s"] for q in per])
                     row.update({
                         "measured_loss_probability": loss,
                         "measured_loss_probability_ci95": loss_hw,
                         "measured_mean_time_in_system_s": w,
                         "measured_mean_time_in_system_ci95_s": w_hw,
-                        "measured_rho": busy,
-                        "offered_packets": off,
-                        "dropped_packets": drp,
                     })
-                else:
-                    # Round mode: TCP segments over the whole round (no Poisson model to compare).
-                    per = [r["ports"][f"{u},{v}"] for r in runs]
-                    busy = float(np.mean([q["busy_s"] / q["window_s"] for q in per if q["window_s"] > 0]))
-                    off = sum(q["offered_packets"] for q in per)
-                    drp = sum(q["dropped_packets"] for q in per)
-                    link_meas[e] += busy
-                    row.update({
-                        "measured_loss_probability": drp / off if off else float("nan"),
-                        "measured_rho": busy,
-                        "offered_packets": off,
-                        "dropped_packets": drp,
-                    })
+                row.update({"measured_rho": busy, "offered_packets": off, "dropped_packets": drp})
                 port_rows.append(row)
         for e, lk in enumerate(ap.links):
             row = {"algorithm": a, "a_bus": lk.a_bus, "b_bus": lk.b_bus, "bandwidth_mbps": lk.bandwidth_mbps,

@@ -21,7 +21,7 @@ import numpy as np
 
 from cppsns3.errors import SimulationError
 from cppsns3.model.stats import batch_means
-from cppsns3.sim.netbuild import attach_port_tools, build_topology, flowmon_records, vector_to_numpy
+from cppsns3.sim.netbuild import attach_port_tools, build_topology, flowmon_records, port_snapshot, vector_to_numpy
 
 __all__ = ["run_validate", "SINK_PORT", "DELAY_BATCHES"]
 
@@ -103,31 +103,14 @@ def run_validate(spec) -> dict:
         m.Reset()
     ns.Simulator.Stop(ns.Seconds(spec.duration_s - spec.warmup_s))
     ns.Simulator.Run()
-    ports = {}
-    for (u, v), m in monitors.items():
-        offered = int(m.GetOffered())
-        transmitted = int(m.GetTransmitted())
-        window = float(m.GetObservedTime())
-        mean_n = float(m.GetMeanNumberInSystem())
-        lam_eff = transmitted / window if window > 0 else 0.0
-        ports[(u, v)] = {
-            "offered_packets": offered,
-            "dropped_packets": int(m.GetDropped()),
-            "transmitted_packets": transmitted,
-            "busy_s": float(m.GetBusyTime()),
-            "window_s": window,
-            "mean_number_in_system": mean_n,
-            # Little's law on the port: W = L / lambda_accepted.
-            "mean_time_in_system_s": mean_n / lam_eff if lam_eff > 0 else float("nan"),
-            "transmitted_bytes": int(m.GetTransmittedBytes()),
-        }
+    ports = {(u, v): port_snapshot(m) for (u, v), m in monitors.items()}
     # Drain: the sources stopped at duration_s.  FlowMonitor reschedules its
     # own check forever, so the drain needs an end: long enough for the
     # slowest packet (every hop refusing it max_attempts - 1 times).
     ns.Simulator.Stop(ns.Seconds(drain_time_s(spec)))
     ns.Simulator.Run()
     sim_s = time.perf_counter() - t_sim
-    events = int(ns.Simulator.GetEventCount()) if hasattr(ns.Simulator, "GetEventCount") else -1
+    events = int(ns.Simulator.GetEventCount())
 
     if spec.flowmon_xml:
         tmp = spec.flowmon_xml + ".part"
