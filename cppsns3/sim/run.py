@@ -317,8 +317,9 @@ def _assemble(scenario, network, pl, results, opts, seed, reps, scale, name):
                 row["flowmon_rx_packets"] = sum(p["flowmon"].get("rx_packets", 0) for p in per)
                 row["flowmon_dropped_packets"] = sum(p["flowmon"].get("dropped_packets", 0) for p in per)
             flow_rows.append(row)
-        # ports: measured in both modes; only validate mode (Poisson packets)
-        # has W to compare with Eq. 1 and CIs over replications.
+        # ports: measured in both modes (round mode: TCP segments, which Eq. 1
+        # does not model); CIs over replications, loss floored by the exact
+        # binomial interval.
         link_meas = np.zeros(network.n_links)
         for e in range(network.n_links):
             u0, v0 = int(network.edge_a[e]), int(network.edge_b[e])
@@ -335,22 +336,22 @@ def _assemble(scenario, network, pl, results, opts, seed, reps, scale, name):
                     "capacity": scenario.queue_capacity,
                     "analytic_loss_probability": float(ports_an["loss_probability"][p]),
                     "analytic_mean_time_in_system_s": float(ports_an["mean_time_in_system_s"][p]),
-                    "measured_loss_probability": drp / off if off else float("nan"),
                 }
-                if opts.mode == "validate":
-                    loss, loss_hw = _mean_ci([q["dropped_packets"] / q["offered_packets"]
-                                              if q["offered_packets"] else float("nan") for q in per])
-                    if off:
-                        floor = binomial_half_width(drp, off)
-                        loss_hw = max(loss_hw, floor) if np.isfinite(loss_hw) else floor
-                    w, w_hw = _mean_ci([q["mean_time_in_system_s"] for q in per])
-                    row.update({
-                        "measured_loss_probability": loss,
-                        "measured_loss_probability_ci95": loss_hw,
-                        "measured_mean_time_in_system_s": w,
-                        "measured_mean_time_in_system_ci95_s": w_hw,
-                    })
-                row.update({"measured_rho": busy, "offered_packets": off, "dropped_packets": drp})
+                loss, loss_hw = _mean_ci([q["dropped_packets"] / q["offered_packets"]
+                                          if q["offered_packets"] else float("nan") for q in per])
+                if off:
+                    floor = binomial_half_width(drp, off)
+                    loss_hw = max(loss_hw, floor) if np.isfinite(loss_hw) else floor
+                w, w_hw = _mean_ci([q["mean_time_in_system_s"] for q in per])
+                row.update({
+                    "measured_loss_probability": loss,
+                    "measured_loss_probability_ci95": loss_hw,
+                    "measured_mean_time_in_system_s": w,
+                    "measured_mean_time_in_system_ci95_s": w_hw,
+                    "measured_rho": busy,
+                    "offered_packets": off,
+                    "dropped_packets": drp,
+                })
                 port_rows.append(row)
         for e, lk in enumerate(ap.links):
             row = {"algorithm": a, "a_bus": lk.a_bus, "b_bus": lk.b_bus, "bandwidth_mbps": lk.bandwidth_mbps,
