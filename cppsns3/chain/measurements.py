@@ -42,9 +42,7 @@ only balances the noise and the losses.
 
 from __future__ import annotations
 
-import functools
 import math
-import os
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
@@ -169,48 +167,16 @@ def parse_measurement_id(mid: str) -> tuple[str, str, str]:
 
 
 def _bus_label(name, index) -> int | str:
-    """The bus's name as an int where it is an integer, else as a string."""
-    if name is None or (isinstance(name, float) and math.isnan(name)):
-        return int(index) + 1
-    try:
-        f = float(name)
-        if f.is_integer():
-            return int(f)
-    except (TypeError, ValueError):
-        pass
-    return str(name)
+    """The label of one bus (the rule of :func:`cppsns3.model.grid.bus_label`)."""
+    from cppsns3.model.grid import bus_label
+
+    return bus_label(name, index)
 
 
-@functools.lru_cache(maxsize=8)
-def _load_grid_cached(grid: str):
-    import pandapower as pp
-    import pandapower.networks as pn
+def load_grid(grid):
+    """A grid by ``pandapower.networks`` name or JSON path (:func:`cppsns3.model.grid.load_grid`).
 
-    if grid.endswith(".json") or os.path.sep in grid or "/" in grid:
-        if not os.path.exists(grid):
-            raise ScenarioError(f"grid: no such pandapower JSON file: {grid!r}")
-        return pp.from_json(grid)
-    fn = getattr(pn, grid, None)
-    if fn is None or not callable(fn) or grid.startswith("_"):
-        raise ScenarioError(f"grid: not a pandapower.networks function or JSON path: {grid!r}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fn()
-
-
-def load_grid(grid: str):
-    """Load a grid: a ``pandapower.networks`` function name or a JSON path.
-
-    Parameters
-    ----------
-    grid : str
-        ``"case39"`` (any function of ``pandapower.networks``) or the path of
-        a pandapower JSON file.
-
-    Returns
-    -------
-    pandapowerNet
-        A fresh deep copy (the loaded grid is cached per process).
+    A pandapower net object is returned as a deep copy.
 
     Raises
     ------
@@ -219,19 +185,41 @@ def load_grid(grid: str):
     """
     import copy
 
-    return copy.deepcopy(_load_grid_cached(str(grid)))
+    if not isinstance(grid, str):
+        return copy.deepcopy(grid)
+    from cppsns3.model.grid import load_grid as _load
+
+    return _load(grid)
 
 
-def grid_buses(grid: str) -> list[int | str]:
-    """Bus names of a grid (ints where integer), in bus-index order.
+def _grid_net(grid):
+    """The net of a grid name or net object, for reading only."""
+    if not isinstance(grid, str):
+        return grid
+    from cppsns3.model.grid import cached_grid
+
+    return cached_grid(grid)
+
+
+def grid_name(grid) -> str:
+    """The name of a grid given by name or as a net object."""
+    if isinstance(grid, str):
+        return grid
+    name = getattr(grid, "name", "") or ""
+    return name if isinstance(name, str) and name.strip() else "net"
+
+
+def grid_buses(grid) -> list[int | str]:
+    """Bus labels of a grid (name or net object), in bus-index order.
 
     Raises
     ------
     ScenarioError
         If the grid cannot be loaded.
     """
-    net = _load_grid_cached(str(grid))
-    return [_bus_label(n, i) for i, n in zip(net.bus.index, net.bus.name)]
+    from cppsns3.model.grid import bus_labels
+
+    return list(bus_labels(_grid_net(grid)).values())
 
 
 # ------------------------------------------------------------------- load profile
@@ -288,7 +276,9 @@ def load_profile(time_s) -> np.ndarray:
 
 def _columns_and_buses(net) -> tuple[list[str], dict[str, int | str], list[tuple[str, str, str, object]]]:
     """Column names, their bus, and (column, table, field, index) extraction plan."""
-    label = {i: _bus_label(n, i) for i, n in zip(net.bus.index, net.bus.name)}
+    from cppsns3.model.grid import bus_labels
+
+    label = bus_labels(net)
     cols: list[str] = []
     bus_of: dict[str, int | str] = {}
     plan: list[tuple[str, str, str, object]] = []
@@ -314,7 +304,7 @@ def _columns_and_buses(net) -> tuple[list[str], dict[str, int | str], list[tuple
     return cols, bus_of, plan
 
 
-def column_buses(grid: str) -> dict[str, int | str]:
+def column_buses(grid) -> dict[str, int | str]:
     """Map each column of :func:`power_flow_series` to the bus whose terminal measures it.
 
     Raises
@@ -322,7 +312,7 @@ def column_buses(grid: str) -> dict[str, int | str]:
     ScenarioError
         If the grid cannot be loaded.
     """
-    _, bus_of, _ = _columns_and_buses(_load_grid_cached(str(grid)))
+    _, bus_of, _ = _columns_and_buses(_grid_net(grid))
     return dict(bus_of)
 
 
@@ -338,12 +328,39 @@ def _run(net, init: str) -> None:
             pp.runpp(net, init=init, numba=False)
 
 
-@functools.lru_cache(maxsize=16)
-def _series_cached(grid: str, days: int, step_s: float, seed: int, start_time_s: float,
+def _net_key(grid) -> str:
+    """Cache key of a grid: its name, or a digest of the net object's JSON."""
+    if isinstance(grid, str):
+        return "name:" + grid
+    import hashlib
+
+    import pandapower as pp
+
+    return "net:" + hashlib.sha256(pp.to_json(grid).encode()).hexdigest()
+
+
+_SERIES_CACHE: dict = {}
+_SERIES_CACHE_SIZE = 16
+
+
+def _series_cached(grid, days: int, step_s: float, seed: int, start_time_s: float,
                    noise_std: float) -> pd.DataFrame:
+    key = (_net_key(grid), days, step_s, seed, start_time_s, noise_std)
+    frame = _SERIES_CACHE.get(key)
+    if frame is None:
+        frame = _series(grid, days, step_s, seed, start_time_s, noise_std)
+        if len(_SERIES_CACHE) >= _SERIES_CACHE_SIZE:
+            _SERIES_CACHE.pop(next(iter(_SERIES_CACHE)))
+        _SERIES_CACHE[key] = frame
+    return frame
+
+
+def _series(grid, days: int, step_s: float, seed: int, start_time_s: float,
+            noise_std: float) -> pd.DataFrame:
     import pandapower as pp
 
     net = load_grid(grid)
+    grid = grid_name(grid)
     cols, bus_of, plan = _columns_and_buses(net)
     n_steps = int(round(days * _SECONDS_PER_DAY / step_s))
     times = start_time_s + step_s * np.arange(n_steps, dtype=float)
@@ -392,15 +409,16 @@ def _series_cached(grid: str, days: int, step_s: float, seed: int, start_time_s:
     return frame
 
 
-def power_flow_series(grid: str, days: int = 1, step_s: float = 900.0, seed: int = 0,
+def power_flow_series(grid, days: int = 1, step_s: float = 900.0, seed: int = 0,
                       start_time_s: float = DEFAULT_START_TIME_S,
                       noise_std: float = 0.01) -> pd.DataFrame:
     """Power-flow measurements of a grid over ``days`` days of load-profile steps.
 
     Parameters
     ----------
-    grid : str
-        ``pandapower.networks`` function name (``"case39"``) or JSON path.
+    grid : str or pandapowerNet
+        ``pandapower.networks`` function name (``"case39"``), JSON path, or a
+        net object (not changed: the power flows run on a copy).
     days : int, default 1
         Number of days; ``days * 86400 / step_s`` rows (96 a day at 15 min).
     step_s : float, default 900
@@ -436,7 +454,7 @@ def power_flow_series(grid: str, days: int = 1, step_s: float = 900.0, seed: int
         raise ScenarioError(f"start_time_s must be finite, got {start_time_s!r}")
     if not (noise_std >= 0 and math.isfinite(noise_std)):
         raise ScenarioError(f"noise_std must be >= 0, got {noise_std!r}")
-    frame = _series_cached(str(grid), int(days), float(step_s), int(seed), float(start_time_s),
+    frame = _series_cached(grid, int(days), float(step_s), int(seed), float(start_time_s),
                            float(noise_std))
     out = frame.copy()
     out.attrs = {"grid": frame.attrs["grid"], "column_bus": dict(frame.attrs["column_bus"])}

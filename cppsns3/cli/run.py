@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
         scenario: str = typer.Argument(..., help="Scenario TOML file."),
         out: str = typer.Option(..., "--out", help="Output directory (created)."),
         mode: str = typer.Option("round", "--mode", help="round (block generation) or validate (Eq. 1-2)."),
-        algorithm: str = typer.Option("all", "--algorithm", help="qtdr, qos-r, ra-dbmm or all."),
+        algorithm: str = typer.Option(None, "--algorithm", help="qtdr, qos-r, ra-dbmm or all (default: the scenario's algorithms)."),
         seed: int = typer.Option(None, "--seed", help="RNG seed (default: the scenario's)."),
         replications: int = typer.Option(None, "--replications", help="Independent replications (default 3 validate, 1 round)."),
         data_scale: float = typer.Option(1.0, "--data-scale", help="Factor on the block volumes (round mode)."),
@@ -25,14 +25,14 @@ def register(app: typer.Typer) -> None:
         """Run a scenario in ns-3 on the planned paths; write summary.json and CSVs to --out."""
         from pathlib import Path
 
+        import cppsns3
         from cppsns3.errors import ScenarioError
-        from cppsns3.sim.run import RunOptions, run_scenario
 
         if not Path(scenario).is_file():
             raise ScenarioError(f"SCENARIO: no such file {scenario!r}")
-        opts = RunOptions(mode=mode, algorithm=algorithm, seed=seed, replications=replications,
-                          data_scale=data_scale, load=load, duration_s=duration_s)
-        summary = run_scenario(scenario, out, opts)
+        summary = cppsns3.run(cppsns3.Scenario.load(scenario), out, mode=mode, algorithm=algorithm, seed=seed,
+                              replications=replications, data_scale=data_scale, load=load,
+                              duration_s=duration_s)
         if as_json:
             sys.stdout.write(json.dumps(summary) + "\n")
             return

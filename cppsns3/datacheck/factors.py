@@ -192,20 +192,18 @@ def group_by_quantity(columns) -> dict[str, list[str]]:
 def _grid_adjacency(grid) -> dict[int, set[int]]:
     """Bus-name adjacency of a pandapower grid (lines and transformers)."""
     if isinstance(grid, str):
-        from cppsns3.chain.measurements import load_grid
+        from cppsns3.model.grid import cached_grid
 
-        net = load_grid(grid)  # ScenarioError (a ValueError) if unknown
+        net = cached_grid(grid)  # ScenarioError (a ValueError) if unknown; read only
     else:
         net = grid
-    names = net.bus["name"]
+    from cppsns3.model.grid import bus_labels
+
+    label = bus_labels(net)
     adj: dict[int, set[int]] = {}
 
     def _name(idx):
-        n = names.loc[idx]
-        try:
-            return int(n)
-        except (TypeError, ValueError):
-            return int(idx)
+        return label[int(idx)]
 
     pairs = []
     if len(net.line):

@@ -33,6 +33,7 @@ __all__ = [
     "service_rate_per_s",
     "port_figures",
     "port_hop_cost_s",
+    "port_id",
     "port_ids",
     "path_delay_s",
     "select_generator",
@@ -84,24 +85,41 @@ def port_hop_cost_s(load_mbps, bandwidth_mbps, mean_packet_bytes, capacity, t_wa
     return w + loss * t_wait_s
 
 
-def port_ids(nodes, edge_index) -> list:
-    """Directed port ids of a node-index path.
+def port_id(edge_index, u: int, v: int) -> int:
+    """The one port index: the directed port that sends from node ``u`` to node ``v``.
 
-    Port ``2*e`` sends from ``edge_a[e]`` to ``edge_b[e]``, ``2*e + 1`` the
-    other way.
+    Port ``2*e`` sends from ``edge_a[e]`` to ``edge_b[e]`` (the lower node
+    index to the higher), ``2*e + 1`` the other way.
+
+    Parameters
+    ----------
+    edge_index : mapping
+        ``(a, b) -> e`` with ``a < b`` (``CppsNetwork.edge_index``).
+    u, v : int
+        Node indices of the sending and the receiving end.
+
+    Raises
+    ------
+    KeyError
+        If ``u`` and ``v`` are not linked.
+
+    Examples
+    --------
+    >>> port_id({(0, 1): 0, (1, 2): 1}, 2, 1)
+    3
+    """
+    return 2 * edge_index[(u, v)] if u < v else 2 * edge_index[(v, u)] + 1
+
+
+def port_ids(nodes, edge_index) -> list:
+    """Directed port ids (:func:`port_id`) along a node-index path.
 
     Raises
     ------
     KeyError
         If two consecutive nodes are not linked.
     """
-    out = []
-    for u, v in zip(nodes[:-1], nodes[1:]):
-        if u < v:
-            out.append(2 * edge_index[(u, v)])
-        else:
-            out.append(2 * edge_index[(v, u)] + 1)
-    return out
+    return [port_id(edge_index, u, v) for u, v in zip(nodes[:-1], nodes[1:])]
 
 
 def path_delay_s(ports, prop_delay_s, hop_cost_s, relay_only: bool = False) -> float:

@@ -53,8 +53,10 @@ __all__ = [
     "MAX_LINE_LENGTH_KM",
     "typical_reactance_ohm_per_km",
     "load_grid",
+    "cached_grid",
     "build_network",
     "bus_label",
+    "bus_labels",
 ]
 
 TRANSFORMER_LENGTH_KM = 0.1
@@ -130,6 +132,25 @@ def bus_label(name, index: int):
         return s
 
 
+def bus_labels(net) -> dict:
+    """The one bus-label rule: bus index -> label, for every bus of ``net``.
+
+    Each bus is named by :func:`bus_label` of its ``name``; if those labels
+    are not unique, every bus is named ``index + 1`` instead.
+
+    Examples
+    --------
+    >>> import pandapower.networks as pn
+    >>> labels = bus_labels(pn.case14())
+    >>> labels[0], labels[13]
+    (1, 14)
+    """
+    label = {int(i): bus_label(n, int(i)) for i, n in zip(net.bus.index, net.bus["name"])}
+    if len(set(label.values())) != len(label):
+        label = {int(i): int(i) + 1 for i in net.bus.index}
+    return label
+
+
 @dataclass(frozen=True, eq=False)
 class CppsNetwork:
     """The CPPS communication network built from a grid.
@@ -184,6 +205,12 @@ class CppsNetwork:
         """
         return self.bus_to_site[bus]
 
+    def port_id(self, u: int, v: int) -> int:
+        """Directed port from node index ``u`` to ``v`` (:func:`cppsns3.model.delay.port_id`)."""
+        from cppsns3.model.delay import port_id
+
+        return port_id(self.edge_index, u, v)
+
     def link_id(self, u, v) -> int:
         """Index of the undirected link between node indices ``u`` and ``v``.
 
@@ -206,17 +233,31 @@ def load_grid(grid: str, base_dir: Path | str | None = None):
     base_dir : path, optional
         Folder for relative paths (the scenario file's folder).
 
+    Returns
+    -------
+    pandapowerNet
+        A fresh copy (the loaded net is cached per process).
+
     Raises
     ------
     ScenarioError
         If the name is neither a known network function nor an existing file,
         or the file does not load.
     """
+    import copy
+
+    return copy.deepcopy(_load_grid_cached(str(grid), str(base_dir) if base_dir is not None else ""))
+
+
+def cached_grid(grid: str, base_dir: Path | str | None = None):
+    """The process-wide cached net of :func:`load_grid`: read it, never change it."""
     return _load_grid_cached(str(grid), str(base_dir) if base_dir is not None else "")
 
 
 @functools.lru_cache(maxsize=8)
 def _load_grid_cached(grid: str, base_dir: str):
+    import warnings
+
     import pandapower as pp
     import pandapower.networks as pn
 
@@ -226,7 +267,9 @@ def _load_grid_cached(grid: str, base_dir: str):
         if fn is None or not callable(fn) or grid.startswith("_"):
             raise ScenarioError(f"grid: unknown grid {grid!r} (not a pandapower.networks function or .json file)")
         try:
-            return fn()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return fn()
         except TypeError as exc:  # needs arguments: not a ready-made grid
             raise ScenarioError(f"grid: {grid!r} is not a ready-made pandapower network ({exc})") from None
     path = Path(grid)
@@ -298,10 +341,8 @@ def build_network(
     in_service = bus.index[bus.in_service.astype(bool).to_numpy()]
     if len(in_service) == 0:
         raise ScenarioError(f"grid: {grid!r} has no in-service bus")
-    label = {int(i): bus_label(bus.at[i, "name"], int(i)) for i in in_service}
-    if len(set(label.values())) != len(label):
-        # names not unique: fall back to index + 1 for every bus
-        label = {int(i): int(i) + 1 for i in in_service}
+    all_labels = bus_labels(net)
+    label = {int(i): all_labels[int(i)] for i in in_service}
     vn_kv = {int(i): float(bus.at[i, "vn_kv"]) for i in in_service}
 
     lines = net.line[net.line.in_service.astype(bool)]

@@ -843,6 +843,10 @@ class Plan:
     plan_time_s: float
     scenario: object = field(default=None, compare=False, repr=False)
 
+    def to_dict(self) -> dict:
+        """The ``cppsns3 plan --json`` object."""
+        return self.to_json_dict()
+
     def to_json_dict(self) -> dict:
         return {
             "grid": self.grid,

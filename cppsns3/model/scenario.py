@@ -66,9 +66,14 @@ __all__ = [
     "Scenario",
     "load_scenario",
     "scenario_from_dict",
+    "check_seed",
+    "SEED_MIN",
+    "SEED_MAX",
 ]
 
 ALGORITHMS = ("qtdr", "qos-r", "ra-dbmm")
+#: Seeds ns-3's RngSeedManager accepts: 1 <= seed < 2**31 (0 is refused by ns-3).
+SEED_MIN, SEED_MAX = 1, 2**31 - 1
 FAULT_KINDS = ("link_down", "tampered_block", "unregistered_key")
 AUTO_HOP_SLACK = 2
 
@@ -132,6 +137,118 @@ class Scenario:
     faults: tuple = ()
     path: Path | None = None
     network: CppsNetwork | None = field(default=None, compare=False, repr=False)
+    #: The pandapower net the network was built from: the one object used for
+    #: routing, round-mode power flows and data validation (never reloaded).
+    net: object = field(default=None, compare=False, repr=False)
+    #: The scenario document as given (TOML names), what :meth:`replace` edits.
+    doc: dict = field(default_factory=dict, compare=False, repr=False)
+    base_dir: Path | None = field(default=None, compare=False, repr=False)
+
+    # -- constructors ----------------------------------------------------
+    @classmethod
+    def load(cls, path) -> "Scenario":
+        """Load and validate a scenario TOML file (see :func:`load_scenario`).
+
+        Raises
+        ------
+        ScenarioError
+            If the file is missing, not TOML, or a field is invalid.
+
+        Examples
+        --------
+        >>> import cppsns3
+        >>> sc = cppsns3.Scenario.load("scenarios/ieee14.toml")
+        >>> sc.grid, [t.bus for t in sc.terminals]
+        ('case14', [2, 6, 9])
+        """
+        return load_scenario(path)
+
+    @classmethod
+    def from_net(cls, net, terminals, **keys) -> "Scenario":
+        """A scenario on a pandapower net object made or modified by the caller.
+
+        Parameters
+        ----------
+        net : pandapowerNet
+            Used as it is (not copied, never reloaded): routing, round-mode
+            power flows and data validation all read this object.
+        terminals : sequence
+            Demand terminals: ``(bus, data_mb)`` pairs, ``{"bus", "data_mb"}``
+            tables or :class:`Terminal` objects.
+        **keys
+            Any top-level scenario key, by its TOML name (``seed``,
+            ``queue_capacity``, ``bandwidth={"default_mbps": ...}``,
+            ``faults=[{"kind": "link_down", ...}]``, ...); ``grid`` here is only
+            the name recorded in outputs (default: ``net.name`` or ``"net"``).
+
+        Raises
+        ------
+        ScenarioError
+            Exactly as the TOML loader: names the field and the value.
+
+        Examples
+        --------
+        >>> import pandapower.networks as pn
+        >>> import cppsns3
+        >>> net = pn.case9()
+        >>> sc = cppsns3.Scenario.from_net(net, terminals=[(5, 2.0), (7, 1.0)], queue_capacity=20, seed=3)
+        >>> sc.net is net, sc.queue_capacity, sc.network.n_nodes
+        (True, 20, 9)
+        >>> cppsns3.Scenario.from_net(net, terminals=[(42, 1.0)])
+        Traceback (most recent call last):
+        ...
+        cppsns3.errors.ScenarioError: terminals[0].bus: unknown bus 42 in grid 'case9'
+        """
+        if not hasattr(net, "bus") or not hasattr(net, "line"):
+            raise ScenarioError(f"net: must be a pandapower net object, got {type(net).__name__}")
+        doc = _doc_of(keys)
+        doc["terminals"] = _terminal_docs(terminals)
+        if "grid" not in doc:
+            name = getattr(net, "name", "") or ""
+            doc["grid"] = name if isinstance(name, str) and name.strip() else "net"
+        return scenario_from_dict(doc, net=net)
+
+    def replace(self, **changes) -> "Scenario":
+        """A validated copy with some keys changed (TOML names, as :meth:`from_net`).
+
+        The net object is kept (no reload); a key given as ``None`` is removed
+        (its default applies again, e.g. ``hop_bound=None``: automatic).
+
+        Raises
+        ------
+        ScenarioError
+            Naming the field and the value, as the TOML loader.
+
+        Examples
+        --------
+        >>> import cppsns3
+        >>> sc = cppsns3.Scenario.load("scenarios/ieee14.toml")
+        >>> sc.replace(queue_capacity=10).queue_capacity
+        10
+        >>> sc.replace(queue_capacity=0)
+        Traceback (most recent call last):
+        ...
+        cppsns3.errors.ScenarioError: queue_capacity: must be > 0, got 0
+        """
+        doc = dict(self.doc)
+        for k, v in _doc_of(changes).items():
+            if v is None:
+                doc.pop(k, None)
+            else:
+                doc[k] = v
+        return scenario_from_dict(doc, base_dir=self.base_dir, path=self.path, net=self.net)
+
+    def to_dict(self) -> dict:
+        """The scenario document (TOML names) this scenario was validated from."""
+        import copy
+
+        return copy.deepcopy(self.doc)
+
+    # -- helpers ---------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """File name of the scenario, else the grid's name (used in outputs)."""
+        return self.path.name if self.path is not None else str(self.grid)
 
     def terminal_rate_mbps(self, terminal: Terminal) -> float:
         """Rate of each of the terminal's flows: ``data_mb * 8 / sampling_period_s``."""
@@ -142,7 +259,87 @@ class Scenario:
         ts = tuple(Terminal(t.bus, float(t.data_mb)) if isinstance(t, Terminal)
                    else Terminal(t[0], float(t[1])) for t in terminals)
         _check_terminals(ts, self.network)
-        return replace(self, terminals=ts)
+        doc = dict(self.doc)
+        doc["terminals"] = _terminal_docs(ts)
+        return replace(self, terminals=ts, doc=doc)
+
+
+def _terminal_docs(terminals) -> list:
+    """Terminals as TOML tables: from (bus, data_mb) pairs, tables or Terminal objects."""
+    if isinstance(terminals, (str, bytes, dict)) or not hasattr(terminals, "__iter__"):
+        raise _err("terminals", terminals, "must be a sequence of (bus, data_mb) pairs")
+    out = []
+    for i, t in enumerate(terminals):
+        if isinstance(t, Terminal):
+            out.append({"bus": t.bus, "data_mb": t.data_mb})
+        elif isinstance(t, dict):
+            out.append(dict(t))
+        elif isinstance(t, (tuple, list)) and len(t) == 2:
+            out.append({"bus": t[0], "data_mb": t[1]})
+        else:
+            raise _err(f"terminals[{i}]", t, "must be a (bus, data_mb) pair")
+    return out
+
+
+def _doc_of(keys: dict) -> dict:
+    """Keyword arguments as scenario-document values (dataclasses to tables)."""
+    import dataclasses
+
+    doc = {}
+    for k, v in keys.items():
+        if k == "terminals" and v is not None:
+            v = _terminal_docs(v)
+        elif k == "faults" and v is not None and not isinstance(v, (str, dict)):
+            v = [{fk: fv for fk, fv in dataclasses.asdict(f).items() if fv is not None}
+                 if dataclasses.is_dataclass(f) else f for f in v]
+        elif k == "bandwidth" and isinstance(v, BandwidthRule):
+            v = {"default_mbps": v.default_mbps,
+                 "classes": [{"min_kv": kv, "mbps": mbps} for kv, mbps in v.classes]}
+        elif k == "datacheck" and isinstance(v, DatacheckConfig):
+            v = dataclasses.asdict(v)
+        elif isinstance(v, tuple):
+            v = list(v)
+        doc[k] = v
+    return doc
+
+
+def check_seed(value, name: str = "seed") -> int:
+    """The one seed rule: an integer in ``[SEED_MIN, SEED_MAX]`` (ns-3 refuses 0).
+
+    Parameters
+    ----------
+    value : int
+    name : str
+        The field or option named in the error (``"seed"``, ``"--seed"``).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ScenarioError
+        If ``value`` is not such an integer.
+
+    Examples
+    --------
+    >>> check_seed(7)
+    7
+    >>> check_seed(0)
+    Traceback (most recent call last):
+    ...
+    cppsns3.errors.ScenarioError: seed: must be an integer in [1, 2147483647], got 0
+    """
+    if isinstance(value, bool) or not isinstance(value, (int,)) or not SEED_MIN <= value <= SEED_MAX:
+        try:
+            import numpy as np
+
+            if isinstance(value, np.integer) and SEED_MIN <= int(value) <= SEED_MAX:
+                return int(value)
+        except ImportError:  # pragma: no cover
+            pass
+        raise ScenarioError(f"{name}: must be an integer in [{SEED_MIN}, {SEED_MAX}], got {value!r}")
+    return int(value)
 
 
 def _err(name, value, what):
@@ -216,7 +413,7 @@ def auto_hop_bound(network: CppsNetwork, terminals) -> int:
 
 
 def scenario_from_dict(data: dict, *, base_dir: Path | str | None = None, path: Path | None = None,
-                       build: bool = True) -> Scenario:
+                       build: bool = True, net=None) -> Scenario:
     """Validate a parsed scenario table and build its network.
 
     Parameters
@@ -229,6 +426,9 @@ def scenario_from_dict(data: dict, *, base_dir: Path | str | None = None, path: 
         Recorded as ``Scenario.path``.
     build : bool
         Load the grid and build the network (needed to check buses).
+    net : pandapowerNet, optional
+        Build from this net object instead of loading ``grid`` (which then
+        only names it in outputs).
 
     Raises
     ------
@@ -258,7 +458,7 @@ def scenario_from_dict(data: dict, *, base_dir: Path | str | None = None, path: 
         mb = _num(t, "data_mb", None, name=f"terminals[{i}].data_mb")
         terminals.append(Terminal(bus, mb))
 
-    seed = _num(data, "seed", 1, integer=True, allow_zero=True)
+    seed = check_seed(data["seed"]) if "seed" in data else 1
     period = _num(data, "sampling_period_s", 1.0)
     cap = _num(data, "queue_capacity", 50, integer=True)
     delay_bound = _num(data, "delay_bound_ms", 50.0)
@@ -339,8 +539,9 @@ def scenario_from_dict(data: dict, *, base_dir: Path | str | None = None, path: 
             faults.append(Fault(kind, at_s, bus=_bus_value(f["bus"], f"{where}.bus")))
 
     network = None
-    if build:
-        net = load_grid(grid, base_dir)
+    if build or net is not None:
+        if net is None:
+            net = load_grid(grid, base_dir)
         network = build_network(net, bandwidth=rule, merge_transformers=merge,
                                 propagation_speed_m_per_s=speed, grid=grid)
         _check_terminals(terminals, network)
@@ -365,6 +566,7 @@ def scenario_from_dict(data: dict, *, base_dir: Path | str | None = None, path: 
         t_wait_s=t_wait, algorithms=tuple(algos), mean_packet_bytes=mean_pkt,
         propagation_speed_m_per_s=speed, merge_transformers=merge, bandwidth=rule,
         datacheck=datacheck, faults=tuple(faults), path=path, network=network,
+        net=net, doc=dict(data), base_dir=Path(base_dir) if base_dir is not None else None,
     )
 
 

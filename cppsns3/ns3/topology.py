@@ -17,18 +17,9 @@ from dataclasses import dataclass, field
 from cppsns3.errors import SimulationError
 from cppsns3.ns3 import cpp, ns
 from cppsns3.ns3.links import PortLinkHelper
+from cppsns3.sim.spec import LinkSpec  # the helper's link description (pure data)
 
 __all__ = ["LinkSpec", "CppsTopologyHelper", "Topology"]
-
-
-@dataclass(frozen=True)
-class LinkSpec:
-    """One CPPS link between node indices ``a`` and ``b``."""
-
-    a: int
-    b: int
-    rate_bps: float
-    delay_s: float
 
 
 @dataclass

@@ -87,9 +87,9 @@ def reference_description(spec) -> str:
         f"sink_port {SINK_PORT}",
         f"nodes {len(spec.labels)}",
     ]
-    for a, b, rate_bps, delay_s, *_ in spec.links:
+    for lk in spec.links:
         # Exactly what cppsns3.ns3.links.PortLinkHelper hands to ns-3.
-        lines.append(f"link {int(a)} {int(b)} {int(round(rate_bps))} {int(round(delay_s * 1e9))}")
+        lines.append(f"link {int(lk.a)} {int(lk.b)} {int(round(lk.rate_bps))} {int(round(lk.delay_s * 1e9))}")
     for f in spec.flows:
         lines.append(f"flow {int(f.index)} {int(f.src)} {int(f.dst)} {float(f.rate_per_s)!r}")
     for (s, d), path in spec.routes.items():

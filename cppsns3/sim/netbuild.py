@@ -1,4 +1,12 @@
-"""Shared ns-3 setup of the network runs (child process only)."""
+"""Shared ns-3 setup of the network runs.
+
+:class:`NetworkRun` is the one shape of a packet-level run: ``build()``
+installs nodes, links, routes and the run's applications and monitors from a
+:class:`~cppsns3.sim.spec.RunSpec`; between ``build()`` and ``run()`` the
+caller may add its own ns-3 objects (:class:`cppsns3.Simulation` hands the
+nodes and ports out); ``run()`` simulates and returns the raw measurements.
+``cppsns3 run`` calls the same two steps in a forked child.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +14,8 @@ import numpy as np
 
 from cppsns3.errors import SimulationError
 
-__all__ = ["build_topology", "vector_to_numpy", "attach_port_monitors", "attach_port_tools",
-           "port_snapshot", "flowmon_records"]
+__all__ = ["NetworkRun", "build_topology", "vector_to_numpy", "attach_port_monitors", "attach_port_tools",
+           "port_snapshot", "flowmon_records", "execute"]
 
 
 def vector_to_numpy(vec, dtype) -> np.ndarray:
@@ -21,12 +29,11 @@ def vector_to_numpy(vec, dtype) -> np.ndarray:
 def build_topology(spec):
     """Seed ns-3, install nodes/links/stack/routing, write the routes."""
     from cppsns3.ns3 import ns
-    from cppsns3.ns3.topology import CppsTopologyHelper, LinkSpec
+    from cppsns3.ns3.topology import CppsTopologyHelper
 
     ns.RngSeedManager.SetSeed(spec.seed)
     ns.RngSeedManager.SetRun(spec.replication + 1)
-    links = [LinkSpec(a, b, rate, delay) for a, b, rate, delay, _ in spec.links]
-    topo = CppsTopologyHelper(spec.capacity).install(spec.labels, links)
+    topo = CppsTopologyHelper(spec.capacity).install(spec.labels, spec.links)
     topo.install_paths(spec.routes)
     return topo
 
@@ -36,8 +43,8 @@ def attach_port_monitors(spec, topo) -> dict:
     from cppsns3.ns3 import cpp, ns
 
     monitors = {}
-    for a, b, *_rest in spec.links:
-        for u, v in ((a, b), (b, a)):
+    for lk in spec.links:
+        for u, v in ((lk.a, lk.b), (lk.b, lk.a)):
             m = ns.CreateObject[cpp.PortMonitor]()
             if not m.Attach(topo.port_device(u, v)):
                 raise SimulationError(f"port monitor did not attach at {spec.labels[u]}->{spec.labels[v]}")
@@ -112,3 +119,78 @@ def flowmon_records(monitor, helper, topo) -> dict:
             for k in ("tx_packets", "rx_packets", "lost_packets", "dropped_packets", "delay_sum_s"):
                 prev[k] += rec[k]
     return out
+
+
+class NetworkRun:
+    """One packet-level run of a spec: ``build()``, then ``run()`` (once each).
+
+    Subclasses set ``mode`` and implement ``_install()`` (applications and
+    monitors, after the topology exists) and ``_simulate()`` (returns the raw
+    result dict).
+    """
+
+    mode = ""
+
+    def __init__(self, spec):
+        if spec.mode != self.mode:
+            raise ValueError(f"mode: this run is {self.mode!r}, the spec is {spec.mode!r}")
+        self.spec = spec
+        self.topo = None
+        self._ran = False
+
+    @property
+    def built(self) -> bool:
+        return self.topo is not None
+
+    def build(self):
+        """Install the topology, the routes, the applications and the monitors."""
+        import time
+
+        if self.topo is not None:
+            return self
+        t0 = time.perf_counter()
+        self._configure()
+        self.topo = build_topology(self.spec)
+        self._install()
+        self.build_wall_s = time.perf_counter() - t0
+        return self
+
+    def run(self) -> dict:
+        """Simulate; returns the raw result (``events``, ``build_wall_s``, ``sim_wall_s``, ...)."""
+        from cppsns3.errors import SimulationError
+
+        if self._ran:
+            raise SimulationError("this run has already been simulated (build a new one)")
+        self.build()
+        self._ran = True
+        out = self._simulate()
+        out["build_wall_s"] = self.build_wall_s + out.get("build_wall_s", 0.0)
+        return out
+
+    # hooks
+    def _configure(self):
+        """ns-3 defaults to set before anything is created."""
+
+    def _install(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _simulate(self) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def run_class(mode: str):
+    """The :class:`NetworkRun` subclass of a mode (``"validate"`` or ``"round"``)."""
+    if mode == "validate":
+        from cppsns3.sim.validate import ValidateRun
+
+        return ValidateRun
+    if mode == "round":
+        from cppsns3.sim.round import RoundRun
+
+        return RoundRun
+    raise ValueError(f"mode: must be round or validate, got {mode!r}")
+
+
+def execute(spec) -> dict:
+    """Build and run one spec in this process (what a ``cppsns3 run`` child does)."""
+    return run_class(spec.mode)(spec).run()

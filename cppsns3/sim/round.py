@@ -33,8 +33,9 @@ import time
 
 import numpy as np
 
+from cppsns3.sim.netbuild import NetworkRun
 
-__all__ = ["prepare_round", "run_round", "BLOCK_PORT", "TCP_SEGMENT_BYTES"]
+__all__ = ["prepare_round", "run_round", "RoundRun", "BLOCK_PORT", "TCP_SEGMENT_BYTES"]
 
 BLOCK_PORT = 7000
 #: The generator block goes to its own port, so FlowMonitor keeps its flows apart.
@@ -58,12 +59,15 @@ def _tamper(raw: bytes) -> bytes:
     return bytes(b)
 
 
-def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=None) -> dict:
+def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=None):
     """Keys, registry and the terminals' signed data blocks (parent process, pure).
+
+    The measurements come from power flows of ``scenario.net`` (the net
+    object the scenario was built from; never reloaded by name).
 
     Returns
     -------
-    dict
+    RoundPrep
         ``terminals`` {node: Terminal}, ``registry``, ``payloads`` {node: bytes}
         (what each demand terminal sends, tampered where a fault says so),
         ``verdicts`` {sha256 digest: (ok, reason)}, ``block_bytes`` {node: int}.
@@ -90,6 +94,7 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
         terminals[i] = t
         if label not in unregistered:
             registry.register(t.terminal_id, label, t.public_key)
+    grid = scenario.net if scenario.net is not None else scenario.grid
     model = None
     if scenario.datacheck.enabled:
         # Train on DATACHECK_TRAIN_DAYS days; the round's blocks come from the
@@ -97,16 +102,16 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
         from cppsns3.datacheck import train_model
         from cppsns3.datacheck.evaluate import split_holdout
 
-        full = power_flow_series(scenario.grid, days=DATACHECK_TRAIN_DAYS + 1, seed=seed)
+        full = power_flow_series(grid, days=DATACHECK_TRAIN_DAYS + 1, seed=seed)
         history, frame = split_holdout(full, 1)
-        model = train_model(history, grid=scenario.grid, seed=seed, tolerance=scenario.datacheck.tolerance)
+        model = train_model(history, grid=grid, seed=seed, tolerance=scenario.datacheck.tolerance)
     else:
-        frame = power_flow_series(scenario.grid, days=1, seed=seed)
+        frame = power_flow_series(grid, days=1, seed=seed)
     payloads, sizes = {}, {}
     for term in scenario.terminals:
         site = network.site_of(term.bus)
         node = network.index[site]
-        blk = block_of_size(terminals[node], term.data_mb * data_scale, frame, grid=scenario.grid,
+        blk = block_of_size(terminals[node], term.data_mb * data_scale, frame, grid=frame.attrs["grid"],
                             bus=term.bus, seed=seed)
         raw = blk.to_bytes()
         if site in tampered or term.bus in tampered:
@@ -128,8 +133,10 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
             # Eq. 8 check of the block's records; deterministic without history
             # updates, so computed once per distinct block like the verdict.
             flagged[digest] = len(check_block(blk, model.fork(), update=False))
-    return {"terminals": terminals, "registry": registry, "payloads": payloads,
-            "verdicts": verdicts, "flagged_records": flagged, "block_bytes": sizes}
+    from cppsns3.sim.spec import RoundPrep
+
+    return RoundPrep(terminals=terminals, registry=registry, payloads=payloads, verdicts=verdicts,
+                     flagged_records=flagged, block_bytes=sizes)
 
 
 class _Round:
@@ -147,7 +154,7 @@ class _Round:
         self.generator = generator
         n = len(spec.labels)
         self.n = n
-        self.sources = sorted(prep["payloads"])
+        self.sources = sorted(prep.payloads)
         self.hashers = {}
         self.data_done = [set() for _ in range(n)]  # origins whose block arrived (any verdict)
         self.accepted = [dict() for _ in range(n)]  # origin -> block hash
@@ -165,10 +172,10 @@ class _Round:
         self.append_errors = {}
         self.reachable = set(range(n))
         self.own_digest = {}
-        for node, raw in prep["payloads"].items():
+        for node, raw in prep.payloads.items():
             d = hashlib.sha256(raw).digest()
             self.own_digest[node] = d
-            ok, _ = prep["verdicts"][d]
+            ok, _ = prep.verdicts[d]
             self.data_done[node].add(node)
             if ok:
                 self.accepted[node][node] = d
@@ -207,7 +214,7 @@ class _Round:
         self.seen[node].add((origin, digest))
         self.arrival_s.setdefault((origin, node), now)
         self.data_done[node].add(origin)
-        verdict = self.prep["verdicts"].get(digest)
+        verdict = self.prep.verdicts.get(digest)
         if verdict is None:
             ok, reason = False, "unknown bytes"
         else:
@@ -216,7 +223,7 @@ class _Round:
             ok, reason = False, "replay"
         if ok:
             self.accepted[node][origin] = digest
-            if self.prep.get("flagged_records", {}).get(digest, 0):
+            if self.prep.flagged_records.get(digest, 0):
                 self.flagged[node] += 1
         else:
             self.rejected[node] += 1
@@ -239,7 +246,7 @@ class _Round:
 
     # -- protocol ----------------------------------------------------------
     def start_phase1(self):
-        for node, raw in self.prep["payloads"].items():
+        for node, raw in self.prep.payloads.items():
             sender = self.senders[node]
             sender.SetPayload(0, np.frombuffer(raw, dtype=np.uint8), len(raw))
             for dst in range(self.n):
@@ -254,8 +261,8 @@ class _Round:
 
         g = self.generator
         hashes = sorted(self.accepted[g].values())
-        term = self.prep["terminals"][g]
-        blk = make_generator_block(term, hashes, GENESIS_HASH, float(self.spec.extra.get("timestamp_s", 0.0)) + now)
+        term = self.prep.terminals[g]
+        blk = make_generator_block(term, hashes, GENESIS_HASH, float(self.spec.round.timestamp_s) + now)
         raw = blk.to_bytes()
         self.gen_raw = raw
         self.gen_listed = set(hashes)
@@ -283,7 +290,7 @@ class _Round:
         if not self.gen_listed <= held:
             return
         try:
-            verify_generator_block(self.gen_raw, held, self.prep["registry"])
+            verify_generator_block(self.gen_raw, held, self.prep.registry)
         except (BlockFormatError, InvalidBlock) as exc:
             self.append_errors[node] = getattr(exc, "reason", str(exc))
             return
@@ -305,172 +312,196 @@ class _Round:
 
 def _replan_without(spec, down_edges):
     """Minimum-delay paths on the graph without the failed links."""
-    import networkx as nx
+    from cppsns3.sim.spec import delay_graph
 
-    g = nx.Graph()
-    g.add_nodes_from(range(len(spec.labels)))
-    for e, (a, b, _rate, delay, _len) in enumerate(spec.links):
-        if e not in down_edges:
-            g.add_edge(a, b, weight=delay)
-    return g
+    return delay_graph(spec.links, len(spec.labels), down_edges)
 
 
 def run_round(spec) -> dict:
-    """Run one generation round; return times, counts and per-flow stats.
+    """Run one generation round (:class:`RoundRun`); return times, counts and per-flow stats.
 
     Raises
     ------
     SimulationError
         If a socket or trace cannot be set up.
     """
-    import networkx as nx
+    return RoundRun(spec).run()
 
-    from cppsns3.ns3 import cpp, ns
-    from cppsns3.sim.netbuild import attach_port_monitors, build_topology, flowmon_records, port_snapshot
 
-    prep = spec.extra["prep"]
-    generator = int(spec.extra["generator"])
-    t_build = time.perf_counter()
-    ns.Config.SetDefault("ns3::TcpSocket::SegmentSize", ns.UintegerValue(TCP_SEGMENT_BYTES))
-    ns.Config.SetDefault("ns3::TcpSocket::SndBufSize", ns.UintegerValue(TCP_BUFFER_BYTES))
-    ns.Config.SetDefault("ns3::TcpSocket::RcvBufSize", ns.UintegerValue(TCP_BUFFER_BYTES))
-    # ns-3's defaults (MinRto 1 s, SYN retry after 3 s) are WAN values; on
-    # this network a lost segment or SYN is sent again after t_wait.
-    rto = ns.Seconds(max(spec.t_wait_s, 1e-3))
-    ns.Config.SetDefault("ns3::TcpSocketBase::MinRto", ns.TimeValue(rto))
-    ns.Config.SetDefault("ns3::TcpSocket::ConnTimeout", ns.TimeValue(rto))
-    # ns-3 acknowledges a lone segment only after DelAckTimeout (200 ms): with
-    # MinRto = t_wait the sender would time out first on every block's last
-    # segment and back off.  Acknowledge well inside the RTO instead.
-    ns.Config.SetDefault("ns3::TcpSocket::DelAckTimeout", ns.TimeValue(ns.Seconds(max(spec.t_wait_s, 1e-3) / 10)))
-    # Give up on a connection late; the sender then starts it again anyway.
-    ns.Config.SetDefault("ns3::TcpSocket::ConnCount", ns.UintegerValue(TCP_RETRIES))
-    ns.Config.SetDefault("ns3::TcpSocket::DataRetries", ns.UintegerValue(TCP_RETRIES))
-    topo = build_topology(spec)
-    n = len(spec.labels)
-    servers, senders = [], []
-    gen_servers = []
-    for i in range(n):
-        srv = ns.CreateObject[cpp.BlockServer]()
-        srv.SetPort(BLOCK_PORT)
-        topo.node(i).AddApplication(srv)
-        gsrv = ns.CreateObject[cpp.BlockServer]()
-        gsrv.SetPort(GENERATOR_PORT)
-        topo.node(i).AddApplication(gsrv)
-        snd = ns.CreateObject[cpp.BlockSender]()
-        snd.SetRetryDelay(max(spec.t_wait_s, 1e-3))
-        topo.node(i).AddApplication(snd)
-        servers.append(srv)
-        gen_servers.append(gsrv)
-        senders.append(snd)
-    state = _Round(spec, topo, servers + gen_servers, senders, prep, generator)
-    # One C++ std::function for all servers: cppyy compiles a wrapper per
-    # Python callable converted (~70 ms each), not per copy.
-    from cppsns3.ns3 import std_function
+class RoundRun(NetworkRun):
+    """Round mode on one spec: block servers and senders on every node, port monitors,
+    FlowMonitor; ``spec.round`` carries the blocks, the generator and the timed link
+    failures."""
 
-    handler = state.on_event  # a bound method object: keep it alive for cppyy
-    callback = std_function("void(uint32_t, uint32_t, uint32_t)", handler)
-    for i, srv in enumerate(servers + gen_servers):
-        srv.SetNodeIndex(i)
-        srv.SetCallback(callback)
-    monitors = attach_port_monitors(spec, topo)
-    fm_helper = ns.FlowMonitorHelper()
-    # ns-3's default 1 ms histogram bins hold this network's delays in one bin.
-    for attr in ("DelayBinWidth", "JitterBinWidth"):
-        fm_helper.SetMonitorAttribute(attr, ns.DoubleValue(1e-5))
-    fm = fm_helper.InstallAll()
-    state.start_phase1()
-    build_s = time.perf_counter() - t_build
+    mode = "round"
 
-    t_sim = time.perf_counter()
-    down_events = sorted(spec.extra.get("link_down", []))  # (at_s, edge)
-    link_of = {}
-    for e, (a, b, *_r) in enumerate(spec.links):
-        link_of[(a, b)] = link_of[(b, a)] = e
-    cut_off = set()
-    replanned = 0
-    now = 0.0
-    for at_s, edge in down_events:
-        if at_s > now:
-            ns.Simulator.Stop(ns.Seconds(at_s - now))
+    def _configure(self):
+        from cppsns3.ns3 import ns
+
+        spec = self.spec
+        if spec.round is None:
+            raise ValueError("round: a round-mode spec needs its RoundInputs (blocks, generator)")
+        ns.Config.SetDefault("ns3::TcpSocket::SegmentSize", ns.UintegerValue(TCP_SEGMENT_BYTES))
+        ns.Config.SetDefault("ns3::TcpSocket::SndBufSize", ns.UintegerValue(TCP_BUFFER_BYTES))
+        ns.Config.SetDefault("ns3::TcpSocket::RcvBufSize", ns.UintegerValue(TCP_BUFFER_BYTES))
+        # ns-3's defaults (MinRto 1 s, SYN retry after 3 s) are WAN values; on
+        # this network a lost segment or SYN is sent again after t_wait.
+        rto = ns.Seconds(max(spec.t_wait_s, 1e-3))
+        ns.Config.SetDefault("ns3::TcpSocketBase::MinRto", ns.TimeValue(rto))
+        ns.Config.SetDefault("ns3::TcpSocket::ConnTimeout", ns.TimeValue(rto))
+        # ns-3 acknowledges a lone segment only after DelAckTimeout (200 ms): with
+        # MinRto = t_wait the sender would time out first on every block's last
+        # segment and back off.  Acknowledge well inside the RTO instead.
+        ns.Config.SetDefault("ns3::TcpSocket::DelAckTimeout", ns.TimeValue(ns.Seconds(max(spec.t_wait_s, 1e-3) / 10)))
+        # Give up on a connection late; the sender then starts it again anyway.
+        ns.Config.SetDefault("ns3::TcpSocket::ConnCount", ns.UintegerValue(TCP_RETRIES))
+        ns.Config.SetDefault("ns3::TcpSocket::DataRetries", ns.UintegerValue(TCP_RETRIES))
+
+    def _install(self):
+        from cppsns3.ns3 import cpp, ns, std_function
+        from cppsns3.sim.netbuild import attach_port_monitors
+
+        spec, topo = self.spec, self.topo
+        # The routes change when a link goes down: work on this run's own copy.
+        self.routes = dict(spec.routes)
+        n = len(spec.labels)
+        servers, gen_servers, senders = [], [], []
+        for i in range(n):
+            srv = ns.CreateObject[cpp.BlockServer]()
+            srv.SetPort(BLOCK_PORT)
+            topo.node(i).AddApplication(srv)
+            gsrv = ns.CreateObject[cpp.BlockServer]()
+            gsrv.SetPort(GENERATOR_PORT)
+            topo.node(i).AddApplication(gsrv)
+            snd = ns.CreateObject[cpp.BlockSender]()
+            snd.SetRetryDelay(max(spec.t_wait_s, 1e-3))
+            topo.node(i).AddApplication(snd)
+            servers.append(srv)
+            gen_servers.append(gsrv)
+            senders.append(snd)
+        self.senders = senders
+        self.state = _Round(spec, topo, servers + gen_servers, senders, spec.round.prep, spec.round.generator)
+        # One C++ std::function for all servers: cppyy compiles a wrapper per
+        # Python callable converted (~70 ms each), not per copy.
+        self._handler = self.state.on_event  # a bound method object: keep it alive for cppyy
+        self._callback = std_function("void(uint32_t, uint32_t, uint32_t)", self._handler)
+        for i, srv in enumerate(servers + gen_servers):
+            srv.SetNodeIndex(i)
+            srv.SetCallback(self._callback)
+        self.monitors = attach_port_monitors(spec, topo)
+        self.fm_helper = ns.FlowMonitorHelper()
+        # ns-3's default 1 ms histogram bins hold this network's delays in one bin.
+        for attr in ("DelayBinWidth", "JitterBinWidth"):
+            self.fm_helper.SetMonitorAttribute(attr, ns.DoubleValue(1e-5))
+        self.fm = self.fm_helper.InstallAll()
+
+    def _simulate(self) -> dict:
+        import networkx as nx
+
+        from cppsns3.ns3 import ns
+        from cppsns3.sim.netbuild import flowmon_records, port_snapshot
+
+        spec, topo, state = self.spec, self.topo, self.state
+        generator = int(spec.round.generator)
+        n = len(spec.labels)
+        t_start = time.perf_counter()
+        state.start_phase1()
+        build_s = time.perf_counter() - t_start
+
+        t_sim = time.perf_counter()
+        down_events = sorted(spec.round.link_down)  # (at_s, edge)
+        link_of = {}
+        for e, lk in enumerate(spec.links):
+            link_of[(lk.a, lk.b)] = link_of[(lk.b, lk.a)] = e
+        cut_off = set()
+        replanned = 0
+        now = 0.0
+        for at_s, edge in down_events:
+            if at_s > now:
+                ns.Simulator.Stop(ns.Seconds(at_s - now))
+                ns.Simulator.Run()
+                now = at_s
+            if state.done():
+                break
+            topo.set_link_down(edge)
+            down = {e for t, e in down_events if t <= at_s}
+            g = _replan_without(spec, down)
+            # Re-route every pair whose path crossed a failed link.
+            for (s, d), path in list(self.routes.items()):
+                if not any(link_of[(u, v)] in down for u, v in zip(path[:-1], path[1:])):
+                    continue
+                for u in path[:-1]:
+                    topo.routing[u].RemoveRoute(s, d)
+                try:
+                    new = nx.dijkstra_path(g, s, d, weight="weight")
+                except nx.NetworkXNoPath:
+                    del self.routes[(s, d)]
+                    continue
+                topo.install_paths({(s, d): tuple(new)})
+                self.routes[(s, d)] = tuple(new)
+                replanned += 1
+            comp = nx.node_connected_component(g, generator)
+            cut_off = set(range(n)) - comp
+            state.reachable = set(comp)
+            state.after_replan(ns.Simulator.Now().GetSeconds())
+        if not state.done():
+            ns.Simulator.Stop(ns.Seconds(MAX_ROUND_S - now))
             ns.Simulator.Run()
-            now = at_s
-        if state.done():
-            break
-        topo.set_link_down(edge)
-        down = {e for t, e in down_events if t <= at_s}
-        g = _replan_without(spec, down)
-        # Re-route every pair whose path crossed a failed link.
-        for (s, d), path in list(spec.routes.items()):
-            if not any(link_of[(u, v)] in down for u, v in zip(path[:-1], path[1:])):
-                continue
-            for u in path[:-1]:
-                topo.routing[u].RemoveRoute(s, d)
-            try:
-                new = nx.dijkstra_path(g, s, d, weight="weight")
-            except nx.NetworkXNoPath:
-                continue
-            topo.install_paths({(s, d): tuple(new)})
-            spec.routes[(s, d)] = tuple(new)
-            replanned += 1
-        comp = nx.node_connected_component(g, generator)
-        cut_off = set(range(n)) - comp
-        state.reachable = set(comp)
-        state.after_replan(ns.Simulator.Now().GetSeconds())
-    if not state.done():
-        ns.Simulator.Stop(ns.Seconds(MAX_ROUND_S - now))
-        ns.Simulator.Run()
-    sim_s = time.perf_counter() - t_sim
-    end_s = ns.Simulator.Now().GetSeconds()
-    ports = {f"{u},{v}": port_snapshot(m) for (u, v), m in monitors.items()}
-    events = int(ns.Simulator.GetEventCount())
-    if spec.flowmon_xml:
-        import os
+        sim_s = time.perf_counter() - t_sim
+        end_s = ns.Simulator.Now().GetSeconds()
+        ports = {(u, v): port_snapshot(m) for (u, v), m in self.monitors.items()}
+        events = int(ns.Simulator.GetEventCount())
+        if spec.flowmon_xml:
+            import os
 
-        tmp = spec.flowmon_xml + ".part"
-        fm.SerializeToXmlFile(tmp, True, True)
-        os.replace(tmp, spec.flowmon_xml)
-    fmrec = flowmon_records(fm, fm_helper, topo)
-    flows = []
-    for f in spec.flows:
-        rec = fmrec.get((f.src, f.dst, 6, BLOCK_PORT), {})
-        rx = rec.get("rx_packets", 0)
-        flows.append({
-            "index": f.index,
-            "block_arrival_s": state.arrival_s.get((f.src, f.dst)),
-            "sent_packets": rec.get("tx_packets", 0),
-            "received_packets": rx,
-            "dropped_packets": rec.get("dropped_packets", 0),
-            "lost_packets": rec.get("lost_packets", 0),
-            "measured_delay_s": rec["delay_sum_s"] / rx if rx else float("nan"),
-        })
-    appended = [t for t in state.appended_s if t is not None]
-    ns.Simulator.Destroy()
-    failed_transfers = int(sum(s.GetNFailed() for s in senders))
-    retried_transfers = int(sum(s.GetNRetries() for s in senders))
-    return {
-        "generation_time_s": (max(state.appended_s[i] for i in state.reachable)
-                              if all(state.appended_s[i] is not None for i in state.reachable) else None),
-        "generator_built_s": state.gen_built_s,
-        "appended_s": state.appended_s,
-        "nodes_appended": len(appended),
-        "nodes_total": n,
-        "blocks_rejected": int(sum(state.rejected)),
-        "rejected_by_node": state.rejected,
-        "blocks_flagged": int(sum(state.flagged)),
-        "reject_reasons": state.reasons,
-        "append_errors": {spec.labels[k]: v for k, v in state.append_errors.items()},
-        "cut_off": sorted(cut_off),
-        "replanned_pairs": replanned,
-        "arrival_s": {f"{s},{d}": t for (s, d), t in state.arrival_s.items()},
-        "flows": flows,
-        "ports": ports,
-        "events": events,
-        "end_s": end_s,
-        "build_wall_s": build_s,
-        "sim_wall_s": sim_s,
-        "failed_transfers": failed_transfers,
-        "retried_transfers": retried_transfers,
-        "duplicate_deliveries": state.duplicates,
-    }
-
+            tmp = spec.flowmon_xml + ".part"
+            self.fm.SerializeToXmlFile(tmp, True, True)
+            os.replace(tmp, spec.flowmon_xml)
+        fmrec = flowmon_records(self.fm, self.fm_helper, topo)
+        flows = []
+        for f in spec.flows:
+            rec = fmrec.get((f.src, f.dst, 6, BLOCK_PORT), {})
+            rx = rec.get("rx_packets", 0)
+            flows.append({
+                "index": f.index,
+                "block_arrival_s": state.arrival_s.get((f.src, f.dst)),
+                "sent_packets": rec.get("tx_packets", 0),
+                "received_packets": rx,
+                "dropped_packets": rec.get("dropped_packets", 0),
+                "lost_packets": rec.get("lost_packets", 0),
+                "measured_delay_s": rec["delay_sum_s"] / rx if rx else float("nan"),
+            })
+        appended = [t for t in state.appended_s if t is not None]
+        # The forwarding table as installed at the end (after any re-routing).
+        installed_routes = dict(self.routes)
+        ns.Simulator.Destroy()
+        senders = self.senders
+        failed_transfers = int(sum(s.GetNFailed() for s in senders))
+        retried_transfers = int(sum(s.GetNRetries() for s in senders))
+        return {
+            "generation_time_s": (max(state.appended_s[i] for i in state.reachable)
+                                  if all(state.appended_s[i] is not None for i in state.reachable) else None),
+            "generator_built_s": state.gen_built_s,
+            "appended_s": state.appended_s,
+            "nodes_appended": len(appended),
+            "nodes_total": n,
+            "blocks_rejected": int(sum(state.rejected)),
+            "rejected_by_node": state.rejected,
+            "blocks_flagged": int(sum(state.flagged)),
+            "flagged_by_node": state.flagged,
+            "reject_reasons": state.reasons,
+            "append_errors": {spec.labels[k]: v for k, v in state.append_errors.items()},
+            "cut_off": sorted(cut_off),
+            "replanned_pairs": replanned,
+            "routes": installed_routes,
+            "arrival_s": dict(state.arrival_s),
+            "flows": flows,
+            "ports": ports,
+            "events": events,
+            "end_s": end_s,
+            "build_wall_s": build_s,
+            "sim_wall_s": sim_s,
+            "failed_transfers": failed_transfers,
+            "retried_transfers": retried_transfers,
+            "duplicate_deliveries": state.duplicates,
+        }

@@ -2,21 +2,48 @@
 
 The parent process plans (pure Python) and turns a plan into a
 :class:`RunSpec`: node labels, links, flows with packet rates, and every
-forwarding path to install.  The spec is plain picklable data, handed to a
-child process that builds and runs the ns-3 simulation.
+forwarding path to install.  The spec is plain picklable data (typed
+dataclasses, tuple keys), handed to the process that builds and runs the
+ns-3 simulation: a forked child for ``cppsns3 run``, or the calling process
+for :class:`cppsns3.Simulation`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
 
 from cppsns3.errors import ScenarioError
-from cppsns3.model.delay import port_figures
+from cppsns3.model.delay import path_delay_s, port_figures
 
-__all__ = ["RunSpec", "FlowSpec", "traffic_scale", "build_spec", "analytic_flow_delays"]
+__all__ = [
+    "LinkSpec",
+    "FlowSpec",
+    "RoundPrep",
+    "RoundInputs",
+    "RunSpec",
+    "link_specs",
+    "build_spec",
+    "delay_graph",
+    "planned_flows",
+    "complete_routes",
+    "traffic_scale",
+    "port_loads_mbps",
+    "analytic_flow_delays",
+]
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    """One CPPS link between node indices ``a < b`` (what ns-3 installs)."""
+
+    a: int
+    b: int
+    rate_bps: float
+    delay_s: float
+    length_km: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -34,8 +61,46 @@ class FlowSpec:
 
 
 @dataclass(frozen=True)
+class RoundPrep:
+    """The signed blocks of a round and their verdicts (made in the parent).
+
+    Attributes
+    ----------
+    terminals : dict
+        Node index -> :class:`cppsns3.chain.Terminal` (keys of every node).
+    registry : cppsns3.chain.Registry
+        Registration contract with every registered terminal.
+    payloads : dict
+        Node index of a demand terminal -> the bytes it sends.
+    verdicts : dict
+        SHA-256 digest of a payload -> ``(ok, reason)``.
+    flagged_records : dict
+        Digest -> records the Eq. 5-8 check flags (data validation on).
+    block_bytes : dict
+        Node index -> size of its payload.
+    """
+
+    terminals: dict
+    registry: object
+    payloads: dict
+    verdicts: dict
+    flagged_records: dict
+    block_bytes: dict
+
+
+@dataclass(frozen=True)
+class RoundInputs:
+    """What round mode adds to a spec: blocks, generator, timed link failures."""
+
+    prep: RoundPrep
+    generator: int  # node index
+    link_down: tuple = ()  # (at_s, link index), sorted
+    timestamp_s: float = 0.0
+
+
+@dataclass(frozen=True)
 class RunSpec:
-    """Everything a child needs to build and run one ns-3 simulation."""
+    """Everything needed to build and run one ns-3 simulation."""
 
     scenario: str
     algorithm: str
@@ -43,7 +108,7 @@ class RunSpec:
     seed: int
     replication: int
     labels: tuple
-    links: tuple  # (a, b, rate_bps, delay_s, length_km)
+    links: tuple  # LinkSpec
     capacity: int
     mean_packet_bytes: float
     t_wait_s: float
@@ -54,7 +119,7 @@ class RunSpec:
     max_attempts: int = 8
     record_seq_limit: int = 5
     flowmon_xml: str | None = None
-    extra: dict = field(default_factory=dict)
+    round: RoundInputs | None = None
 
 
 def traffic_scale(algorithm_plans, load_rho: float) -> float:
@@ -75,17 +140,13 @@ def traffic_scale(algorithm_plans, load_rho: float) -> float:
     return load_rho / busiest
 
 
-def _link_table(network):
-    links = []
-    for e in range(network.n_links):
-        links.append((
-            int(network.edge_a[e]),
-            int(network.edge_b[e]),
-            float(network.bandwidth_mbps[e]) * 1e6,
-            float(network.delay_s[e]),
-            float(network.length_km[e]),
-        ))
-    return tuple(links)
+def link_specs(network) -> tuple:
+    """The links of a network as :class:`LinkSpec`, in link-index order."""
+    return tuple(
+        LinkSpec(int(network.edge_a[e]), int(network.edge_b[e]), float(network.bandwidth_mbps[e]) * 1e6,
+                 float(network.delay_s[e]), float(network.length_km[e]))
+        for e in range(network.n_links)
+    )
 
 
 def planned_flows(network, aplan, scale: float, mean_packet_bytes: float) -> tuple:
@@ -108,12 +169,13 @@ def planned_flows(network, aplan, scale: float, mean_packet_bytes: float) -> tup
     return tuple(out)
 
 
-def delay_graph(network) -> nx.Graph:
-    """Node-index graph weighted by propagation delay (for paths the plan lacks)."""
+def delay_graph(links, n_nodes: int, down=()) -> nx.Graph:
+    """Node-index graph of :class:`LinkSpec` weighted by propagation delay, without links ``down``."""
     g = nx.Graph()
-    g.add_nodes_from(range(network.n_nodes))
-    for e in range(network.n_links):
-        g.add_edge(int(network.edge_a[e]), int(network.edge_b[e]), weight=float(network.delay_s[e]))
+    g.add_nodes_from(range(n_nodes))
+    for e, lk in enumerate(links):
+        if e not in down:
+            g.add_edge(lk.a, lk.b, weight=lk.delay_s)
     return g
 
 
@@ -129,7 +191,7 @@ def complete_routes(network, planned: dict, extra_sources=()) -> dict:
     for (s, d), path in planned.items():
         routes.setdefault((d, s), tuple(reversed(path)))
     if extra_sources:
-        g = delay_graph(network)
+        g = delay_graph(link_specs(network), network.n_nodes)
         for s in extra_sources:
             if any(k[0] == s for k in planned):
                 continue
@@ -141,13 +203,12 @@ def complete_routes(network, planned: dict, extra_sources=()) -> dict:
     return routes
 
 
-def port_loads_mbps(flows, n_links: int, network) -> np.ndarray:
-    """Offered load per directed port (2*e: a->b, 2*e+1: b->a) from flows."""
-    load = np.zeros(2 * n_links)
+def port_loads_mbps(flows, network) -> np.ndarray:
+    """Offered load per directed port (:func:`cppsns3.model.delay.port_id`) from flows."""
+    load = np.zeros(2 * network.n_links)
     for f in flows:
         for u, v in zip(f.path[:-1], f.path[1:]):
-            e = network.link_id(u, v)
-            load[2 * e + (0 if u < v else 1)] += f.rate_mbps
+            load[network.port_id(u, v)] += f.rate_mbps
     return load
 
 
@@ -160,19 +221,15 @@ def analytic_flow_delays(network, flows, capacity, mean_packet_bytes, t_wait_s):
     ports : dict with arrays ``rho``, ``loss_probability``, ``mean_time_in_system_s``,
         ``load_mbps``, ``bandwidth_mbps`` per directed port.
     """
-    load = port_loads_mbps(flows, network.n_links, network)
+    load = port_loads_mbps(flows, network)
     bw = np.repeat(np.asarray(network.bandwidth_mbps, dtype=float), 2)
     rho, loss, w = port_figures(load, bw, mean_packet_bytes, capacity)
     cost = w + loss * t_wait_s
+    prop = np.asarray(network.delay_s, dtype=float)
     per_flow = []
     for f in flows:
-        ports, prop = [], 0.0
-        for u, v in zip(f.path[:-1], f.path[1:]):
-            e = network.link_id(u, v)
-            ports.append(2 * e + (0 if u < v else 1))
-            prop += float(network.delay_s[e])
-        q = cost[ports]
-        per_flow.append((prop + float(q.sum()), prop + float(q[1:].sum())))
+        ports = [network.port_id(u, v) for u, v in zip(f.path[:-1], f.path[1:])]
+        per_flow.append((path_delay_s(ports, prop, cost), path_delay_s(ports, prop, cost, relay_only=True)))
     return per_flow, {
         "rho": rho,
         "loss_probability": loss,
@@ -183,21 +240,20 @@ def analytic_flow_delays(network, flows, capacity, mean_packet_bytes, t_wait_s):
 
 
 def build_spec(scenario, network, aplan, *, mode, seed, replication, scale=1.0, duration_s=0.0,
-               warmup_s=0.0, routes=None, flows=None, extra=None, flowmon_xml=None) -> RunSpec:
+               warmup_s=0.0, routes=None, flows=None, round_inputs=None, flowmon_xml=None) -> RunSpec:
     """Assemble the spec of one run of one algorithm."""
     if flows is None:
         flows = planned_flows(network, aplan, scale, scenario.mean_packet_bytes)
     if routes is None:
         routes = complete_routes(network, {(f.src, f.dst): f.path for f in flows})
-    name = scenario.path.name if getattr(scenario, "path", None) else scenario.grid
     return RunSpec(
-        scenario=str(name),
+        scenario=str(scenario.name),
         algorithm=aplan.name,
         mode=mode,
         seed=int(seed),
         replication=int(replication),
         labels=tuple(network.nodes),
-        links=_link_table(network),
+        links=link_specs(network),
         capacity=int(scenario.queue_capacity),
         mean_packet_bytes=float(scenario.mean_packet_bytes),
         t_wait_s=float(scenario.t_wait_s),
@@ -206,5 +262,6 @@ def build_spec(scenario, network, aplan, *, mode, seed, replication, scale=1.0, 
         duration_s=float(duration_s),
         warmup_s=float(warmup_s),
         flowmon_xml=flowmon_xml,
-        extra=dict(extra or {}),
+        round=round_inputs,
     )
+

@@ -3,12 +3,12 @@
 One run = plan the scenario (with the run's ``queue_capacity`` and
 ``t_wait_s``), scale the planned traffic so that the busiest port of the
 algorithm's plan has utilisation ``rho`` (:func:`cppsns3.sim.spec.traffic_scale`),
-and run :func:`cppsns3.sim.validate.run_validate` (Poisson single-packet
+and run it (:func:`cppsns3.sim.netbuild.execute`: Poisson single-packet
 blocks, per-hop retransmission after ``t_wait_s``) for ``duration_s`` simulated
 seconds, the first ``warmup_fraction`` of them left out of the figures
 (defaults: those of ``cppsns3 run --mode validate``).  The traffic scale, the
-spec and the analytic figures are computed as ``cppsns3 run`` computes them
-(:mod:`cppsns3.sim.spec`), with the run's K and t_wait_s.  The row compares the
+spec and the analytic figures come from the pipeline of ``cppsns3 run``
+(:func:`cppsns3.sim.pipeline.prepare`), with the run's K and t_wait_s.  The row compares the
 measurement with Eq. 1-2:
 
 - the *path*: the flow from ``path_src_bus`` to ``path_dst_bus``, or with
@@ -107,21 +107,15 @@ def check_point(path: str, params: dict) -> None:
 
 
 def _prepare(path: str, params: dict, seed: int):
-    """Plan and build the run spec (pure Python)."""
+    """Plan and prepare the run (pure Python), through the one pipeline of ``cppsns3 run``."""
     from cppsns3.model.routing import plan
-    from cppsns3.sim.spec import build_spec, planned_flows, traffic_scale
+    from cppsns3.sim.pipeline import RunOptions, prepare
 
-    sc = dataclasses.replace(_scenario(path), queue_capacity=int(params["queue_capacity"]),
-                             t_wait_s=float(params["t_wait_s"]))
-    network = _scenario(path).network
-    sc = dataclasses.replace(sc, network=network)
-    aplan = plan(sc, params["algorithm"]).algorithms[params["algorithm"]]
-    scale = traffic_scale([aplan], float(params["rho"]))
-    flows = planned_flows(network, aplan, scale, sc.mean_packet_bytes)
-    duration = float(params["duration_s"])
-    spec = build_spec(sc, network, aplan, mode="validate", seed=seed, replication=0, scale=scale,
-                      duration_s=duration, warmup_s=duration * float(params["warmup_fraction"]), flows=flows)
-    return sc, network, flows, spec, scale
+    sc = _scenario(path).replace(queue_capacity=int(params["queue_capacity"]), t_wait_s=float(params["t_wait_s"]))
+    opts = RunOptions(mode="validate", algorithm=params["algorithm"], seed=seed, load=float(params["rho"]),
+                      duration_s=float(params["duration_s"]))
+    pa = prepare(sc, plan(sc, params["algorithm"]), opts)[0]
+    return sc, pa, pa.spec(0, warmup_fraction=float(params["warmup_fraction"]))
 
 
 def _pick_flow(flows, params, rho, port_index, network):
@@ -159,24 +153,20 @@ def run(path: str, params: dict, seed: int) -> dict:
         If the run breaks an invariant.
     """
     from cppsns3.model.stats import binomial_half_width
-    from cppsns3.sim.spec import analytic_flow_delays
-    from cppsns3.sim.validate import run_validate
+    from cppsns3.sim.netbuild import execute
 
-    sc, network, flows, spec, scale = _prepare(path, params, seed)
-    per_flow, ports_an = analytic_flow_delays(network, flows, sc.queue_capacity, sc.mean_packet_bytes,
-                                              sc.t_wait_s)
-    result = run_validate(spec)
+    sc, pa, spec = _prepare(path, params, seed)
+    network, flows, scale = sc.network, pa.flows, pa.scale
+    per_flow, ports_an = pa.analytic, pa.ports_an
+    result = execute(spec)
     measured = {r["index"]: r for r in result["flows"]}
 
-    def port_index(u, v):
-        return 2 * network.link_id(u, v) + (0 if u < v else 1)
-
-    pick = _pick_flow(flows, params, ports_an["rho"], port_index, network)
+    pick = _pick_flow(flows, params, ports_an["rho"], network.port_id, network)
     m = measured[pick.index]
     hops = list(zip(pick.path[:-1], pick.path[1:]))
-    u, v = max(hops, key=lambda uv: (ports_an["rho"][port_index(*uv)], -hops.index(uv)))
-    p = port_index(u, v)
-    pm = result["ports"][f"{u},{v}"]
+    u, v = max(hops, key=lambda uv: (ports_an["rho"][network.port_id(*uv)], -hops.index(uv)))
+    p = network.port_id(u, v)
+    pm = result["ports"][(u, v)]
     offered, dropped = int(pm["offered_packets"]), int(pm["dropped_packets"])
     errors = []
     for f in flows:
