@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from cppsns3.report import plots
+from cppsns3.report import netmap, plots
 from cppsns3.report.rundir import RunData, load_run
 
-__all__ = ["PLOT_FILES", "flowmon_delay_histograms", "report_run"]
+__all__ = ["MAP_FILES", "PLOT_FILES", "flowmon_delay_histograms", "report_run"]
 
 #: File name of each figure and what it shows (one line, for READMEs).
 PLOT_FILES = {
@@ -18,6 +18,13 @@ PLOT_FILES = {
     "link_utilisation.png": "utilisation of every link per algorithm (measured bars, planned ticks)",
     "generation_time.png": "block generation time of the round per algorithm",
     "delay_distribution.png": "CDF of one-way packet delay per algorithm from the FlowMonitor histograms",
+}
+
+#: Figures drawn only when the run's grid is known (grid.json, or a
+#: pandapower.networks name in summary.json); ALGORITHM is each algorithm's name.
+MAP_FILES = {
+    "network_map-ALGORITHM.png": "CPPS links over the grid coloured by planned and measured utilisation; "
+                                 "terminals, generator",
 }
 
 
@@ -56,14 +63,14 @@ def report_run(run_dir, out_dir=None) -> tuple[list[Path], dict[str, str]]:
     ----------
     run_dir : str or os.PathLike
         Output directory of ``cppsns3 run`` (summary.json, flows.csv,
-        ports.csv, links.csv, flowmon-ALGORITHM.xml).
+        ports.csv, links.csv, flowmon-ALGORITHM.xml, grid.json).
     out_dir : str or os.PathLike, optional
         Where to write the PNGs; default ``run_dir/plots``.
 
     Returns
     -------
     (list of Path, dict)
-        The PNGs written (see :data:`PLOT_FILES`), and for each figure not
+        The PNGs written (see :data:`PLOT_FILES` and :data:`MAP_FILES`), and for each figure not
         drawn, why (e.g. validate mode has no generation time).
 
     Raises
@@ -119,4 +126,13 @@ def report_run(run_dir, out_dir=None) -> tuple[list[Path], dict[str, str]]:
             hist, out / "delay_distribution.png", title=f"Packet delay distribution, FlowMonitor ({where})"))
     else:
         skipped["delay_distribution.png"] = "no flowmon-ALGORITHM.xml with delay histograms"
+    # Network maps: silently absent when the grid is unknown (runs before grid.json).
+    try:
+        net = run.grid_net()
+        if net is not None and run.links is not None and not run.links.empty:
+            written += netmap.plot_network_maps(net, run.links, run.summary, out)
+        elif net is not None:
+            skipped["network_map-ALGORITHM.png"] = "no links.csv"
+    except ValueError as exc:  # unreadable grid.json, or links naming buses the grid lacks
+        skipped["network_map-ALGORITHM.png"] = str(exc)
     return written, skipped

@@ -1,7 +1,8 @@
 """Load a run output directory (``cppsns3 run ... --out DIR``) into pandas.
 
 Layout (docs: CONTRACTS "Runs"): ``summary.json``, ``flows.csv``,
-``ports.csv``, ``links.csv`` and ``flowmon-ALGORITHM.xml``.  Only
+``ports.csv``, ``links.csv``, ``flowmon-ALGORITHM.xml`` and ``grid.json``
+(the pandapower net, :meth:`RunData.grid_net`).  Only
 ``summary.json`` is required; a CSV that is absent leaves its table ``None``
 (the plots that need it are skipped), and a CSV that is present must carry
 the columns of :data:`REQUIRED_COLUMNS`.  Measured columns may be missing
@@ -87,6 +88,34 @@ class RunData:
             if df is not None:
                 names += [a for a in df["algorithm"].astype(str).unique() if a not in names]
         return sorted(set(names), key=lambda a: (ALGORITHMS.index(a) if a in ALGORITHMS else 99, a))
+
+    def grid_net(self):
+        """The run's pandapower net: ``grid.json``, else the summary's ``grid`` if it names a
+        :mod:`pandapower.networks` function (``"case39"``); ``None`` if neither.
+
+        Raises
+        ------
+        ValueError
+            If ``grid.json`` is not a pandapower JSON net.
+        """
+        p = self.path / "grid.json"
+        if p.is_file():
+            import pandapower as pp
+
+            try:
+                return pp.from_json(str(p))
+            except Exception as exc:  # noqa: BLE001 - any parse failure is bad input
+                raise ValueError(f"{p}: not a pandapower JSON net ({' '.join(str(exc).split())})") from None
+        name = self.summary.get("grid")
+        if isinstance(name, str) and name.isidentifier():
+            from cppsns3.errors import ScenarioError
+            from cppsns3.model.grid import load_grid
+
+            try:
+                return load_grid(name)
+            except ScenarioError:
+                return None
+        return None
 
     def generation_times(self) -> pd.DataFrame:
         """``algorithm, generation_time_s, generation_time_ci95_s`` (NaN where absent)."""
