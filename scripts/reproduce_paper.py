@@ -18,9 +18,7 @@ in the README and the exit status is 1; the other steps still run.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -78,15 +76,24 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def run_command(scenario: str, out: Path, mode: str, opts) -> list[str]:
-    """The ``cppsns3 run`` command line of one experiment."""
-    cmd = [sys.executable, "-m", "cppsns3", "run", str(SCENARIOS / scenario), "--out", str(out),
-           "--mode", mode, "--algorithm", "all", "--seed", str(opts.seed)]
+def run_arguments(scenario: str, mode: str, opts, load: float | None = None) -> dict:
+    """Keyword arguments of :func:`cppsns3.run` for one experiment."""
+    kw = {"mode": mode, "algorithm": "all", "seed": opts.seed, "replications": opts.replications}
     if mode == "round":
-        cmd += ["--data-scale", _fmt(opts.data_scale)]
-    if opts.replications is not None:
-        cmd += ["--replications", str(opts.replications)]
-    return cmd
+        kw["data_scale"] = opts.data_scale
+    else:
+        kw["load"] = load
+        kw["duration_s"] = opts.duration_s
+    return kw
+
+
+def cli_equivalent(scenario: str, kw: dict) -> str:
+    """The ``cppsns3 run`` command line that does what ``cppsns3.run(**kw)`` does."""
+    parts = ["cppsns3", "run", f"scenarios/{scenario}", "--out", "DIR"]
+    for k, v in kw.items():
+        if v is not None:
+            parts += ["--" + k.replace("_", "-"), _fmt(v) if isinstance(v, float) else str(v)]
+    return " ".join(parts)
 
 
 def plan_steps(opts) -> list[Step]:
@@ -110,21 +117,19 @@ def do_run(step: Step, opts, runs: Path, logs: Path) -> None:
         return
     if out.exists():
         shutil.rmtree(out)
-    cmd = run_command(step.args["scenario"], out, step.args["mode"], opts)
-    if step.args["mode"] == "validate":
-        cmd += ["--load", _fmt(step.args["load"])]
-        if opts.duration_s is not None:
-            cmd += ["--duration-s", _fmt(opts.duration_s)]
+    import contextlib
+
+    import cppsns3
+
+    kw = run_arguments(step.args["scenario"], step.args["mode"], opts, step.args.get("load"))
     log = logs / f"{step.name}.log"
-    with open(log, "w") as fh:
-        shown = ["cppsns3"] + [os.path.relpath(c, REPO) if os.path.isabs(c) else c for c in cmd[3:]]
-        fh.write("$ " + " ".join(shown) + "  (from the repository root)\n")
+    with open(log, "w") as fh, contextlib.redirect_stderr(fh), contextlib.redirect_stdout(fh):
+        fh.write("$ " + cli_equivalent(step.args["scenario"], kw) + "  (same as cppsns3.run)\n")
         fh.flush()
-        r = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=str(REPO))
-    if r.returncode != 0:
-        lines = [ln for ln in log.read_text().splitlines() if ln.strip()]
-        err = next((ln for ln in reversed(lines) if ln.startswith("error:")), lines[-1] if lines else "")
-        raise RuntimeError(f"cppsns3 run exited {r.returncode}: {err}")
+        try:
+            cppsns3.run(cppsns3.Scenario.load(SCENARIOS / step.args["scenario"]), out, **kw)
+        except cppsns3.CppsError as exc:
+            raise RuntimeError(f"cppsns3.run failed: {exc}") from None
     from cppsns3.report import report_run
 
     report_run(out)

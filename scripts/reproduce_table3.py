@@ -30,13 +30,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="CSV file to write")
     args = ap.parse_args(argv)
-    from cppsns3.model.routing import plan
-    from cppsns3.model.scenario import load_scenario
+    import cppsns3
 
     rows = []
     for n, (p_q, p_r, p_t) in PAPER.items():
-        sc = load_scenario(ROOT / "scenarios" / f"ieee{n}.toml")
-        pl = plan(sc, "all")
+        sc = cppsns3.Scenario.load(ROOT / "scenarios" / f"ieee{n}.toml")
+        pl = cppsns3.plan(sc, "all")
         q = pl.algorithms["qos-r"].load_balance
         r = pl.algorithms["ra-dbmm"].load_balance
         t = pl.algorithms["qtdr"].load_balance

@@ -21,13 +21,12 @@ def plan_command(
     """Plan the paths of a scenario; print Load_B, max delay, max hops and the generator."""
     if algorithm is not None and algorithm not in _CHOICES:
         raise ScenarioError(f"--algorithm: unknown value {algorithm!r} (choose from {', '.join(_CHOICES)})")
-    from cppsns3.model.routing import plan
-    from cppsns3.model.scenario import load_scenario
+    import cppsns3
 
-    sc = load_scenario(scenario)
-    result = plan(sc, algorithm)
+    sc = cppsns3.Scenario.load(scenario)
+    result = cppsns3.plan(sc, algorithm)
     if json_out:
-        sys.stdout.write(json.dumps(result.to_json_dict()) + "\n")
+        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
         return
     out = [f"grid {result.grid}: {len(sc.network.nodes)} terminals, {sc.network.n_links} links, "
            f"{len(sc.terminals)} demand terminals, delay bound {result.delay_bound_ms} ms, "

@@ -109,12 +109,11 @@ def table3(scenarios: dict, csv_path=None, png_path=None, progress=None) -> pd.D
     NoFeasiblePath
         If a scenario cannot be routed.
     """
-    from cppsns3.model.routing import plan
-    from cppsns3.model.scenario import load_scenario
+    import cppsns3
 
     lb = {}
     for grid, path in scenarios.items():
-        p = plan(load_scenario(path), "all")
+        p = cppsns3.plan(cppsns3.Scenario.load(path), "all")
         lb[grid] = {a: ap.load_balance for a, ap in p.algorithms.items()}
         if progress is not None:
             progress(grid)

@@ -59,11 +59,19 @@ def _tamper(raw: bytes) -> bytes:
     return bytes(b)
 
 
-def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=None):
+def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=None, reported=None):
     """Keys, registry and the terminals' signed data blocks (parent process, pure).
 
     The measurements come from power flows of ``scenario.net`` (the net
     object the scenario was built from; never reloaded by name).
+
+    Parameters
+    ----------
+    reported : dict, optional
+        Terminal bus -> ``f(frame) -> frame``: what a compromised sensor
+        reports instead of the power flow (false data with a valid
+        signature: the terminal signs what it is given).  The Eq. 5-8 check
+        (``[datacheck] enabled``) is what can catch it.
 
     Returns
     -------
@@ -111,7 +119,11 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
     for term in scenario.terminals:
         site = network.site_of(term.bus)
         node = network.index[site]
-        blk = block_of_size(terminals[node], term.data_mb * data_scale, frame, grid=frame.attrs["grid"],
+        seen = frame
+        if reported and term.bus in reported:
+            seen = reported[term.bus](frame.copy())
+            seen.attrs = dict(frame.attrs)
+        blk = block_of_size(terminals[node], term.data_mb * data_scale, seen, grid=frame.attrs["grid"],
                             bus=term.bus, seed=seed)
         raw = blk.to_bytes()
         if site in tampered or term.bus in tampered:

@@ -50,6 +50,10 @@ class Simulation:
         As ``cppsns3 run --load/--duration-s/--data-scale``.
     plan : Plan, optional
         A plan of the scenario already made.
+    prep : RoundPrep, optional
+        Round mode: the signed blocks to send, made by the caller with
+        :func:`cppsns3.sim.round.prepare_round` (e.g. with ``reported=`` for
+        false data from a compromised sensor); default made from the scenario.
 
     Raises
     ------
@@ -71,7 +75,7 @@ class Simulation:
 
     def __init__(self, scenario, algorithm: str = "qtdr", mode: str = "validate", *, seed: int | None = None,
                  replication: int = 0, load: float = 0.5, duration_s: float | None = None,
-                 data_scale: float = 1.0, plan=None):
+                 data_scale: float = 1.0, plan=None, prep=None):
         from cppsns3.model.scenario import Scenario
 
         if not isinstance(scenario, Scenario):
@@ -87,6 +91,7 @@ class Simulation:
         self.options = RunOptions(mode=mode, algorithm=algorithm, seed=seed, data_scale=data_scale, load=load,
                                   duration_s=duration_s, replications=1).validated()
         self._plan = plan
+        self._prep = prep
         self._prepared = None
         self._net = None
         self._result = None
@@ -110,7 +115,7 @@ class Simulation:
         if self._prepared is None:
             from cppsns3.sim.pipeline import prepare
 
-            self._prepared = prepare(self.scenario, self.plan, self.options)[0]
+            self._prepared = prepare(self.scenario, self.plan, self.options, prep=self._prep)[0]
         return self._prepared
 
     def build(self) -> "Simulation":

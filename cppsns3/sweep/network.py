@@ -34,7 +34,6 @@ Everything here but :func:`run` and :func:`warmup` is pure Python.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from functools import lru_cache
 
