@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -29,6 +30,12 @@ _TIME_RE = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(y|d|h
 
 #: Default number of rows per chunk of the ``iter_*`` readers.
 DEFAULT_CHUNK_ROWS = 100_000
+
+#: Range of the nullable ``Int64`` columns; a number outside it is a format error.
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+#: What a corrupt or truncated gzip stream raises while it is read.
+_GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 
 
 def parse_time_s(text: str) -> float:
@@ -64,10 +71,67 @@ def check_path(path) -> Path:
     return p
 
 
+class _GzipTrace:
+    """A ``.gz`` trace read on the fly; a corrupt stream raises TraceFormatError.
+
+    gzip reports a bad header, a bad CRC or a cut stream as ``BadGzipFile``,
+    ``zlib.error`` or ``EOFError`` from whichever read meets it; this wrapper
+    turns them into the readers' error, naming the file and how many
+    decompressed bytes were delivered before it.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.name = str(path)
+        self.fh = gzip.open(path, "rb")
+        self.pos = 0
+
+    def _bad(self, exc) -> TraceFormatError:
+        return fail(self.path, f"corrupt or truncated gzip stream after {self.pos} decompressed bytes "
+                               f"({type(exc).__name__}: {exc})")
+
+    def read(self, n=-1):
+        try:
+            data = self.fh.read(n)
+        except _GZIP_ERRORS as exc:
+            raise self._bad(exc) from None
+        self.pos += len(data)
+        return data
+
+    def readline(self, limit=-1):
+        try:
+            data = self.fh.readline(limit)
+        except _GZIP_ERRORS as exc:
+            raise self._bad(exc) from None
+        self.pos += len(data)
+        return data
+
+    def __iter__(self):
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+    def close(self):
+        self.fh.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
 def open_binary(path: Path):
-    """Open a trace for reading bytes; ``.gz`` files are decompressed on the fly."""
+    """Open a trace for reading bytes; ``.gz`` files are decompressed on the fly.
+
+    A corrupt or truncated ``.gz`` stream raises TraceFormatError from the read
+    that meets it.
+    """
     if path.suffix == ".gz":
-        return gzip.open(path, "rb")
+        return _GzipTrace(path)
     return open(path, "rb")
 
 
@@ -80,6 +144,14 @@ def fail(path, what: str, *, line: int | None = None, byte: int | None = None) -
         where.append(f"byte offset {byte}")
     loc = f" at {', '.join(where)}" if where else ""
     return TraceFormatError(f"{path}{loc}: {what}")
+
+
+def out_of_int64(values):
+    """The first int in ``values`` outside the ``Int64`` range, or None."""
+    for v in values:
+        if isinstance(v, int) and not INT64_MIN <= v <= INT64_MAX:
+            return v
+    return None
 
 
 def typed_frame(cols, columns, int_columns) -> pd.DataFrame:

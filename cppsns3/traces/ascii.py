@@ -39,9 +39,10 @@ Streaming and errors
 most ``chunk_rows`` rows, so memory stays bounded for large traces;
 :func:`read_ascii` concatenates them.  Files ending in ``.gz`` are decompressed
 on the fly.  A malformed line, or a last line without its newline (ns-3 ends
-every line with one, so this means the file was cut short), raises
-:class:`~cppsns3.errors.TraceFormatError` naming the file, the line number and
-the byte offset of the start of that line (in the decompressed stream).
+every line with one, so this means the file was cut short), or a number too
+large for its 64-bit column, raises :class:`~cppsns3.errors.TraceFormatError`
+naming the file, the line number and the byte offset of the start of that line
+(in the decompressed stream); so does a corrupt or truncated ``.gz`` stream.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from cppsns3.traces._common import DEFAULT_CHUNK_ROWS, check_path, fail, open_binary, typed_frame
+from cppsns3.traces._common import DEFAULT_CHUNK_ROWS, check_path, fail, open_binary, out_of_int64, typed_frame
 
 __all__ = ["ASCII_COLUMNS", "EVENTS", "iter_ascii", "read_ascii", "parse_context"]
 
@@ -208,6 +209,9 @@ def iter_ascii(path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFr
             except ValueError as exc:
                 raise fail(p, str(exc), line=lineno, byte=start) from None
             size, src, dst, proto, ip_id, sport, dport = _packet_fields(parts[3] if len(parts) > 3 else "")
+            big = out_of_int64((node, device, size, proto, ip_id, sport, dport))
+            if big is not None:
+                raise fail(p, f"number {big} does not fit a 64-bit integer column", line=lineno, byte=start)
             for c, v in zip(ASCII_COLUMNS, (event, t, node, device, size, source, src, dst, proto, ip_id,
                                             sport, dport)):
                 cols[c].append(v)

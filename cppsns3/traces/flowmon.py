@@ -44,8 +44,9 @@ of 1 MiB, so it is never held in memory whole; :func:`iter_flowmon` yields
 read (``flow_stats`` and ``classifier`` are the two halves of ``flows``:
 FlowMonitor writes statistics and addresses in separate sections, and only
 :func:`read_flowmon` joins them).  Expat gives line and byte positions, so a
-truncated file, broken XML or an attribute that is not a number raises
-:class:`~cppsns3.errors.TraceFormatError` naming the file, line and byte offset.
+truncated file, broken XML or an attribute that is not a number (or an
+integer beyond 64 bits) raises :class:`~cppsns3.errors.TraceFormatError`
+naming the file, line and byte offset; so does a corrupt ``.gz`` stream.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ from xml.parsers import expat
 import numpy as np
 import pandas as pd
 
-from cppsns3.traces._common import DEFAULT_CHUNK_ROWS, check_path, fail, open_binary, parse_time_s
+from cppsns3.traces._common import (DEFAULT_CHUNK_ROWS, INT64_MAX, INT64_MIN, check_path, fail, open_binary,
+                                    parse_time_s)
 
 __all__ = [
     "FLOW_COLUMNS",
@@ -164,11 +166,15 @@ class _Parser:
             if time:
                 return parse_time_s(text)
             if integer:
-                return int(text, 0) if text.lower().startswith("0x") else int(text)
-            return float(text)
+                value = int(text, 0) if text.lower().startswith("0x") else int(text)
+            else:
+                return float(text)
         except ValueError:
             raise self.error(f"<{elem}> attribute {key}={text!r} is not a valid "
                              f"{'time' if time else 'integer' if integer else 'number'}") from None
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise self.error(f"<{elem}> attribute {key}={text!r} does not fit a 64-bit integer")
+        return value
 
     def add(self, table, row):
         rows = self.rows[table]

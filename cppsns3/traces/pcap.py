@@ -30,7 +30,8 @@ Streaming and errors
 shorter than its 24-byte header, a bad magic number, or a record cut short
 (the header or the data announced by its ``caplen``) raises
 :class:`~cppsns3.errors.TraceFormatError` naming the file, the record number
-and its byte offset.
+and its byte offset; so does a corrupt or truncated ``.gz`` stream.  A huge
+``caplen`` in a corrupt header is read in 1 MiB pieces, never allocated whole.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from collections.abc import Iterator
 import dpkt
 import pandas as pd
 
+from cppsns3.errors import TraceFormatError
 from cppsns3.traces._common import DEFAULT_CHUNK_ROWS, check_path, fail, open_binary, typed_frame
 
 __all__ = ["PCAP_COLUMNS", "DLT_EN10MB", "DLT_PPP", "iter_pcap", "read_pcap"]
@@ -50,6 +52,9 @@ DLT_EN10MB = 1
 DLT_PPP = 9
 _DLT_RAW = (101, 12, 14)
 _FILE_HEADER_BYTES = 24
+#: Largest single read; a record's ``caplen`` (up to 4 GiB in a corrupt file)
+#: is read in pieces of this size, so it never allocates more than the file has.
+_READ_PIECE = 1 << 20
 
 #: Column order of every DataFrame this module returns.
 PCAP_COLUMNS = (
@@ -71,7 +76,17 @@ class _Tap:
         self.name = getattr(fh, "name", "<pcap>")
 
     def read(self, n=-1):
-        data = self.fh.read(n)
+        if n is None or n < 0 or n <= _READ_PIECE:
+            data = self.fh.read(n)
+        else:
+            pieces, left = [], n
+            while left > 0:
+                piece = self.fh.read(min(left, _READ_PIECE))
+                if not piece:
+                    break
+                pieces.append(piece)
+                left -= len(piece)
+            data = b"".join(pieces)
         self.reads.append((self.pos, n, data))
         self.pos += len(data)
         return data
@@ -149,6 +164,8 @@ def iter_pcap(path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFra
         tap = _Tap(raw)
         try:
             reader = dpkt.pcap.Reader(tap)
+        except TraceFormatError:
+            raise  # a corrupt .gz stream, already named
         except (ValueError, dpkt.NeedData, dpkt.UnpackError) as exc:
             if tap.pos < _FILE_HEADER_BYTES:
                 raise fail(p, f"truncated pcap file header ({tap.pos} of {_FILE_HEADER_BYTES} bytes)",
