@@ -18,7 +18,7 @@ from cppsns3.datacheck import block_mask, inject, train_model
 from cppsns3.datacheck.evaluate import block_rates, flag_blocks, split_holdout, terminal_frame
 from cppsns3.datacheck.synthetic import synthetic_series
 
-pytest.importorskip("pandapower")
+import pandapower  # noqa: E402,F401 - a hard dependency
 
 
 @pytest.fixture(scope="module")

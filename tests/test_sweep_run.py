@@ -86,7 +86,7 @@ def test_same_table_on_two_workers(reference, resumed):
 
 
 def test_same_table_on_a_dask_cluster(reference, tmp_path):
-    distributed = pytest.importorskip("distributed")
+    import distributed
     with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=2,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         res = run_sweep(sweep_from_dict(SPEC), tmp_path, scheduler=client, progress=False)

@@ -105,6 +105,8 @@ SOURCES = (
     "hop-tools.cc",
     "block-transfer.h",
     "block-transfer.cc",
+    "port-trace.h",
+    "port-trace.cc",
 )
 
 _lock = threading.RLock()

@@ -96,7 +96,8 @@ class Simulation:
         self._net = None
         self._result = None
         self._tmp = None
-        self._pcaps = []
+        self._taps = []  # PortTrace objects (pcap files), closed after the run
+        self._streams = []  # ASCII trace streams, flushed after the run
 
     # -- build -------------------------------------------------------------
     @property
@@ -245,22 +246,53 @@ class Simulation:
             The files ns-3 writes (complete once :meth:`run` returns); read
             them with :func:`cppsns3.traces.read_pcap`.
         """
+        from cppsns3.ns3 import cpp, ns
+
+        self._need_built()
+        prefix = str(prefix)
+        Path(prefix).parent.mkdir(parents=True, exist_ok=True)
+        out = []
+        for a, b in self._ports(ports):
+            dev = self.port(a, b)
+            path = Path(f"{prefix}-{dev.GetNode().GetId()}-{dev.GetIfIndex()}.pcap")
+            tap = ns.CreateObject[cpp.PortTrace]()
+            if not tap.AttachPcap(dev, str(path)):
+                raise SimulationError(f"pcap: cannot trace port {a}->{b} into {str(path)!r}")
+            self._taps.append(tap)
+            out.append(path)
+        return out
+
+    def _ports(self, ports):
+        if ports is None:
+            labels = self.scenario.network.nodes
+            return [(labels[u], labels[v]) for (u, v) in sorted(self._net.topo.hop)]
+        return list(ports)
+
+    def enable_ascii(self, path, ports=None) -> Path:
+        """An ns-3 ASCII trace (``+ - d r`` events) of sending ports into one file.
+
+        Enables ns-3's packet metadata, which must happen before the process
+        makes its first packet: call it in a fresh process (a script), before
+        :meth:`run`.  Read the file with :func:`cppsns3.traces.read_ascii`.
+
+        Parameters
+        ----------
+        path : str or Path
+        ports : sequence of (bus, peer_bus), optional
+            Default every port.
+        """
         from cppsns3.ns3 import ns
 
         self._need_built()
-        if ports is None:
-            labels = self.scenario.network.nodes
-            ports = [(labels[u], labels[v]) for (u, v) in sorted(self._net.topo.hop)]
-        prefix = str(prefix)
-        Path(prefix).parent.mkdir(parents=True, exist_ok=True)
+        ns.PacketMetadata.Enable()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         helper = ns.PointToPointHelper()
-        out = []
-        for a, b in ports:
-            dev = self.port(a, b)
-            helper.EnablePcap(prefix, dev, False, False)
-            out.append(Path(f"{prefix}-{dev.GetNode().GetId()}-{dev.GetIfIndex()}.pcap"))
-        self._pcaps.extend(out)
-        return out
+        stream = ns.AsciiTraceHelper().CreateFileStream(str(path))
+        for a, b in self._ports(ports):
+            helper.EnableAscii(stream, self.port(a, b))
+        self._streams.append(stream)
+        return path
 
     # -- run ---------------------------------------------------------------
     def run(self):
@@ -281,6 +313,10 @@ class Simulation:
             raw = self._net.run()
         finally:
             _ACTIVE = None
+            for tap in self._taps:
+                tap.Close()
+            for stream in self._streams:
+                stream.GetStream().flush()
         pa = self.prepared
         header = run_header(self.scenario, self.plan, self.options, pa.seed, pa.scale)
         header["replications"] = 1
