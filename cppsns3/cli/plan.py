@@ -9,7 +9,12 @@ import typer
 
 from cppsns3.errors import ScenarioError
 
-_CHOICES = ("qtdr", "qos-r", "ra-dbmm", "all")
+
+def _choices() -> tuple:
+    """The ``--algorithm`` values: :data:`cppsns3.model.scenario.ALGORITHMS` and ``all``."""
+    from cppsns3.model.scenario import ALGORITHMS  # lazy: keeps numpy/networkx out of CLI start-up
+
+    return ALGORITHMS + ("all",)
 
 
 def plan_command(
@@ -19,8 +24,8 @@ def plan_command(
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Plan the paths of a scenario; print Load_B, max delay, max hops and the generator."""
-    if algorithm is not None and algorithm not in _CHOICES:
-        raise ScenarioError(f"--algorithm: unknown value {algorithm!r} (choose from {', '.join(_CHOICES)})")
+    if algorithm is not None and algorithm not in _choices():
+        raise ScenarioError(f"--algorithm: unknown value {algorithm!r} (choose from {', '.join(_choices())})")
     import cppsns3
 
     sc = cppsns3.Scenario.load(scenario)

@@ -1,0 +1,204 @@
+"""Routing state: residual bandwidth, Load_B (Eq. 3) and the constraints of Eq. 4.
+
+Concern: what has been routed so far on one network and what that implies;
+no choice of paths (that is :mod:`cppsns3.model.routing.routers`).
+
+Residual bandwidth and Load_B
+    ``RB_e = bandwidth_e - sum of the rates of the flows routed over link e``
+    (both directions; the paper's undirected bandwidth matrix ``b_ij``).
+    ``Load_B`` = population standard deviation of ``RB`` over all links, in
+    Mbit/s (Eq. 3).  :class:`LoadBalanceTracker` updates it incrementally from
+    the running sums of RB and RB^2 (only a candidate's links change).
+
+Constraints (Eq. 4), checked on every chosen path (:meth:`RoutingState.violation`)
+    ``T_{s-d} <= delay_bound_ms`` (Eq. 2, per-sending-port variant, loads as
+    routed so far plus the candidate), ``RB_e > 0`` on every link after adding
+    the flow, ``hops <= hop_bound``; flow conservation holds by construction
+    (each flow is one path).
+
+Ports are indexed by :func:`cppsns3.model.delay.port_id` and path delays are
+:func:`cppsns3.model.delay.path_delay_s`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cppsns3.errors import NoFeasiblePath
+from cppsns3.model.delay import (
+    path_delay_s, port_hop_cost_s, port_ids, service_rate_per_s,
+)
+from cppsns3.model.routing.paths import hop_bounded_paths
+
+__all__ = ["load_balance", "LoadBalanceTracker", "RoutingState"]
+
+
+def load_balance(residual_mbps) -> float:
+    """Eq. 3: population standard deviation of the residual bandwidths (Mbit/s)."""
+    rb = np.asarray(residual_mbps, dtype=float)
+    if rb.size == 0:
+        return 0.0
+    return float(np.sqrt(np.mean((rb - rb.mean()) ** 2)))
+
+
+class LoadBalanceTracker:
+    """Running sums of (RB - c) and (RB - c)^2 for O(path) Load_B updates.
+
+    ``c`` is the mean bandwidth (a shift against cancellation).
+    """
+
+    def __init__(self, residual_mbps):
+        rb = np.asarray(residual_mbps, dtype=float)
+        self.n = rb.size
+        self.shift = float(rb.mean()) if rb.size else 0.0
+        x = rb - self.shift
+        self.s1 = float(x.sum())
+        self.s2 = float((x * x).sum())
+
+    def value_after(self, rb_on_path_sum: float, n_links: int, rate: float) -> float:
+        """Load_B if ``rate`` were added to ``n_links`` links whose RB sum is given."""
+        xs = rb_on_path_sum - self.shift * n_links
+        s1 = self.s1 - rate * n_links
+        s2 = self.s2 - 2.0 * rate * xs + rate * rate * n_links
+        var = s2 / self.n - (s1 / self.n) ** 2
+        return math.sqrt(var) if var > 0 else 0.0
+
+    def commit(self, rb_on_path_sum: float, n_links: int, rate: float) -> None:
+        xs = rb_on_path_sum - self.shift * n_links
+        self.s2 += -2.0 * rate * xs + rate * rate * n_links
+        self.s1 -= rate * n_links
+
+    @property
+    def value(self) -> float:
+        var = self.s2 / self.n - (self.s1 / self.n) ** 2
+        return math.sqrt(var) if var > 0 else 0.0
+
+
+
+class RoutingState:
+    """Flows routed so far on one network, with everything the constraints need."""
+
+    def __init__(self, network, scenario):
+        self.net = network
+        self.sc = scenario
+        self.n = network.n_nodes
+        self.E = network.n_links
+        ea, eb = network.edge_a, network.edge_b
+        self.tail = np.empty(2 * self.E, dtype=np.int64)
+        self.head = np.empty(2 * self.E, dtype=np.int64)
+        self.tail[0::2], self.tail[1::2] = ea, eb
+        self.head[0::2], self.head[1::2] = eb, ea
+        self.bw = network.bandwidth_mbps.astype(float)
+        self.port_bw = np.repeat(self.bw, 2)
+        self.prop = network.delay_s.astype(float)
+        self.port_prop = np.repeat(self.prop, 2)
+        self.flow = np.zeros(self.E)
+        self.port_flow = np.zeros(2 * self.E)
+        self.rb = self.bw.copy()
+        self.tracker = LoadBalanceTracker(self.rb)
+        self.paths: dict = {}
+        self.rates: dict = {}
+        self.K = scenario.queue_capacity
+        self.t_wait = scenario.t_wait_s
+        self.mean_pkt = scenario.mean_packet_bytes
+        self.bound_s = scenario.delay_bound_ms / 1000.0
+        self.hop_bound = scenario.hop_bound
+        self.mu = service_rate_per_s(self.port_bw, self.mean_pkt)
+        # load-independent upper bound of W + P_loss t_wait at rho < 1
+        self.port_cost_ub = self.K / self.mu + self.t_wait / (self.K + 1)
+        self.zero_load_cost = self.port_prop + 1.0 / self.mu
+        self.edge_index = network.edge_index
+        # plain-list mirrors for the per-candidate hot path
+        self.rb_list = self.rb.tolist()
+        self.ub_list = (self.port_prop + self.port_cost_ub).tolist()
+        self._hop_cost = np.zeros(2 * self.E)  # scratch for path_delay (only its ports are read)
+
+    # -- helpers ---------------------------------------------------------
+    def ports_of(self, nodes):
+        """Directed port ids along a node-index path (:func:`cppsns3.model.delay.port_ids`)."""
+        return port_ids(nodes, self.edge_index)
+
+    def port_costs(self, extra_ports=None, extra_rate=0.0):
+        """``W + P_loss t_wait`` per port at the routed loads (+ ``extra_rate`` on ``extra_ports``)."""
+        load = self.port_flow
+        if extra_ports is not None:
+            load = load.copy()
+            load[extra_ports] += extra_rate
+        return port_hop_cost_s(load, self.port_bw, self.mean_pkt, self.K, self.t_wait)
+
+    def path_delay(self, ports, extra_rate=0.0, relay_only=False):
+        """Eq. 2 delay of a path given as port ids, with ``extra_rate`` added on it."""
+        p = np.asarray(ports, dtype=np.int64)
+        if p.size == 0:
+            return 0.0
+        # queue figures of the path's ports only, scattered into a per-port buffer
+        hop = self._hop_cost
+        hop[p] = port_hop_cost_s(self.port_flow[p] + extra_rate, self.port_bw[p], self.mean_pkt,
+                                 self.K, self.t_wait)
+        return path_delay_s(p, self.prop, hop, relay_only=relay_only)
+
+    def violation(self, nodes, ports, rate):
+        """Name of the first constraint the candidate breaks, or None."""
+        if len(nodes) - 1 > self.hop_bound:
+            return "hop_bound"
+        rbl = self.rb_list
+        if min([rbl[p >> 1] for p in ports]) - rate <= 0:
+            return "bandwidth"
+        ubl = self.ub_list
+        ub = sum([ubl[p] for p in ports])
+        if ub > self.bound_s and self.path_delay(ports, rate) > self.bound_s:
+            return "delay_bound_ms"
+        return None
+
+    def commit(self, s, d, nodes, ports, rate):
+        links = [p >> 1 for p in ports]
+        rbl = self.rb_list
+        self.tracker.commit(sum([rbl[e] for e in links]), len(links), rate)
+        for e in links:
+            rbl[e] -= rate
+        self.flow[links] += rate
+        self.rb[links] -= rate
+        self.port_flow[ports] += rate
+        self.paths[(s, d)] = nodes
+        self.rates[(s, d)] = rate
+
+    def uncommit(self, s, d):
+        nodes = self.paths.pop((s, d))
+        rate = self.rates.pop((s, d))
+        ports = self.ports_of(nodes)
+        links = [p >> 1 for p in ports]
+        self.flow[links] -= rate
+        self.rb[links] += rate
+        self.port_flow[ports] -= rate
+        # remove round-off so that an emptied link is exactly empty again
+        np.maximum(self.flow, 0.0, out=self.flow)
+        np.maximum(self.port_flow, 0.0, out=self.port_flow)
+        self.flow[self.flow < 1e-9] = 0.0
+        self.port_flow[self.port_flow < 1e-9] = 0.0
+        self.rb = self.bw - self.flow
+        self.rb_list = self.rb.tolist()
+        self.tracker = LoadBalanceTracker(self.rb)
+
+    def no_path(self, s, d, reason):
+        lab = self.net.nodes
+        return NoFeasiblePath(
+            f"no feasible path from bus {lab[s]!r} to bus {lab[d]!r}: {reason} constraint "
+            f"(delay_bound_ms={self.sc.delay_bound_ms}, hop_bound={self.hop_bound})",
+            src_bus=lab[s], dst_bus=lab[d], constraint=reason)
+
+    def diagnose(self, s, d, rate):
+        """The constraint that makes (s, d) infeasible for a shortest-path method."""
+        w = np.where(np.repeat(self.rb, 2) - rate > 0, self.zero_load_cost, np.inf)
+        lab, _ = hop_bounded_paths(self.n, self.tail, self.head, self.zero_load_cost, s, self.n)
+        if not np.isfinite(lab[d]):
+            return "connectivity"
+        lab, _ = hop_bounded_paths(self.n, self.tail, self.head, self.zero_load_cost, s, self.hop_bound)
+        if not np.isfinite(lab[d]):
+            return "hop_bound"
+        lab, _ = hop_bounded_paths(self.n, self.tail, self.head, w, s, self.hop_bound)
+        if not np.isfinite(lab[d]):
+            return "bandwidth"
+        return "delay_bound_ms"
+
