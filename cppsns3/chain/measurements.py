@@ -59,6 +59,7 @@ __all__ = [
     "QUANTITIES",
     "load_grid",
     "grid_buses",
+    "PowerFlowStepper",
     "day_type",
     "load_profile",
     "power_flow_series",
@@ -355,58 +356,96 @@ def _series_cached(grid, days: int, step_s: float, seed: int, start_time_s: floa
     return frame
 
 
-def _series(grid, days: int, step_s: float, seed: int, start_time_s: float,
-            noise_std: float) -> pd.DataFrame:
-    import pandapower as pp
+class PowerFlowStepper:
+    """The power flow of one grid at the steps of the synthetic load profile.
 
-    net = load_grid(grid)
-    grid = grid_name(grid)
-    cols, bus_of, plan = _columns_and_buses(net)
-    n_steps = int(round(days * _SECONDS_PER_DAY / step_s))
-    times = start_time_s + step_s * np.arange(n_steps, dtype=float)
-    factor = load_profile(times)
-    rng = np.random.default_rng(seed)
-    p0 = net.load.p_mw.to_numpy(dtype=float).copy()
-    q0 = net.load.q_mvar.to_numpy(dtype=float).copy()
-    g0 = net.gen.p_mw.to_numpy(dtype=float).copy()
-    s0 = net.sgen.p_mw.to_numpy(dtype=float).copy()
-    noise = rng.normal(0.0, noise_std, size=(n_steps, len(p0)))
+    What :func:`power_flow_series` computes row by row, opened up for a
+    co-simulation: between steps the caller may change the working net
+    (:attr:`net`, a copy: e.g. take a line out of service) and must then call
+    :meth:`topology_changed`.
 
-    # Group the extraction plan per result table for vectorised reads.
-    groups: dict[tuple[str, str], tuple[list[int], list[object]]] = {}
-    for k, (_, table, field, idx) in enumerate(plan):
-        pos, ids = groups.setdefault((table, field), ([], []))
-        pos.append(k)
-        ids.append(idx)
+    Parameters
+    ----------
+    grid : str or pandapowerNet
+    n_steps : int
+    step_s, seed, start_time_s, noise_std
+        As :func:`power_flow_series`.
+    """
 
-    data = np.empty((n_steps, len(cols)), dtype=float)
-    ok = False
-    for s in range(n_steps):
-        f = factor[s]
-        net.load["p_mw"] = p0 * f * (1.0 + noise[s])
-        net.load["q_mvar"] = q0 * f * (1.0 + noise[s])
-        if len(g0):
-            net.gen["p_mw"] = g0 * f
-        if len(s0):
-            net.sgen["p_mw"] = s0 * f
+    def __init__(self, grid, n_steps: int, step_s: float = 900.0, seed: int = 0,
+                 start_time_s: float = DEFAULT_START_TIME_S, noise_std: float = 0.01):
+        net = load_grid(grid)
+        self.net = net
+        self.grid = grid_name(grid)
+        self.columns, self.column_bus, plan = _columns_and_buses(net)
+        self.times = start_time_s + step_s * np.arange(n_steps, dtype=float)
+        self.factor = load_profile(self.times)
+        rng = np.random.default_rng(seed)
+        self._p0 = net.load.p_mw.to_numpy(dtype=float).copy()
+        self._q0 = net.load.q_mvar.to_numpy(dtype=float).copy()
+        self._g0 = net.gen.p_mw.to_numpy(dtype=float).copy()
+        self._s0 = net.sgen.p_mw.to_numpy(dtype=float).copy()
+        self._noise = rng.normal(0.0, noise_std, size=(n_steps, len(self._p0)))
+        # Group the extraction plan per result table for vectorised reads.
+        self._groups: dict[tuple[str, str], tuple[list[int], list[object]]] = {}
+        for k, (_, table, field, idx) in enumerate(plan):
+            pos, ids = self._groups.setdefault((table, field), ([], []))
+            pos.append(k)
+            ids.append(idx)
+        self._ok = False
+
+    def topology_changed(self) -> None:
+        """The next power flow starts afresh (no recycled results)."""
+        self._ok = False
+
+    def solve(self, s: int) -> np.ndarray:
+        """Set the loads of step ``s``, run the power flow, return the row of values.
+
+        Raises
+        ------
+        PowerFlowError
+            If the power flow does not converge.
+        """
+        import pandapower as pp
+
+        net, f = self.net, self.factor[s]
+        net.load["p_mw"] = self._p0 * f * (1.0 + self._noise[s])
+        net.load["q_mvar"] = self._q0 * f * (1.0 + self._noise[s])
+        if len(self._g0):
+            net.gen["p_mw"] = self._g0 * f
+        if len(self._s0):
+            net.sgen["p_mw"] = self._s0 * f
         try:
-            _run(net, "results" if ok else "auto")
-            ok = True
+            _run(net, "results" if self._ok else "auto")
+            self._ok = True
         except pp.LoadflowNotConverged:
             try:
                 _run(net, "flat")
-                ok = True
+                self._ok = True
             except pp.LoadflowNotConverged as exc:
+                self._ok = False
                 raise PowerFlowError(
-                    f"power flow of grid {grid!r} did not converge at step {s} "
-                    f"(time_s={times[s]:.0f}, load factor {f:.3f})") from exc
-        for (table, field), (pos, ids) in groups.items():
-            col = getattr(net, table)[field]
-            data[s, pos] = col.loc[ids].to_numpy(dtype=float)
-    frame = pd.DataFrame(data, index=pd.Index(times, name="time_s"), columns=cols)
-    frame.attrs["grid"] = grid
-    frame.attrs["column_bus"] = dict(bus_of)
-    return frame
+                    f"power flow of grid {self.grid!r} did not converge at step {s} "
+                    f"(time_s={self.times[s]:.0f}, load factor {f:.3f})") from exc
+        row = np.empty(len(self.columns), dtype=float)
+        for (table, field), (pos, ids) in self._groups.items():
+            row[pos] = getattr(net, table)[field].loc[ids].to_numpy(dtype=float)
+        return row
+
+    def frame(self, rows, steps) -> pd.DataFrame:
+        """Rows of :meth:`solve` as a :func:`power_flow_series` frame."""
+        frame = pd.DataFrame(np.asarray(rows, dtype=float).reshape(len(steps), len(self.columns)),
+                             index=pd.Index(self.times[list(steps)], name="time_s"), columns=self.columns)
+        frame.attrs["grid"] = self.grid
+        frame.attrs["column_bus"] = dict(self.column_bus)
+        return frame
+
+
+def _series(grid, days: int, step_s: float, seed: int, start_time_s: float,
+            noise_std: float) -> pd.DataFrame:
+    n_steps = int(round(days * _SECONDS_PER_DAY / step_s))
+    st = PowerFlowStepper(grid, n_steps, step_s, seed, start_time_s, noise_std)
+    return st.frame([st.solve(s) for s in range(n_steps)], range(n_steps))
 
 
 def power_flow_series(grid, days: int = 1, step_s: float = 900.0, seed: int = 0,

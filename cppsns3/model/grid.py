@@ -57,6 +57,7 @@ __all__ = [
     "build_network",
     "bus_label",
     "bus_labels",
+    "fault_lines",
 ]
 
 TRANSFORMER_LENGTH_KM = 0.1
@@ -149,6 +150,30 @@ def bus_labels(net) -> dict:
     if len(set(label.values())) != len(label):
         label = {int(i): int(i) + 1 for i in net.bus.index}
     return label
+
+
+def fault_lines(net, fault) -> list:
+    """The pandapower line indices a ``line_trip`` fault trips.
+
+    By ``line`` (one index), or by ``a_bus``/``b_bus`` labels: every line
+    between those two buses (parallel circuits on one right of way).
+
+    Raises
+    ------
+    KeyError
+        With the field and the reason as its message (``"line: ..."``).
+    """
+    if fault.line is not None:
+        if fault.line not in net.line.index:
+            raise KeyError(f"line: no line {fault.line!r} in the grid ({len(net.line)} lines)")
+        return [int(fault.line)]
+    labels = bus_labels(net)
+    want = {fault.a_bus, fault.b_bus}
+    out = [int(i) for i, fb, tb in zip(net.line.index, net.line.from_bus, net.line.to_bus)
+           if {labels[int(fb)], labels[int(tb)]} == want]
+    if not out:
+        raise KeyError(f"b_bus: no line between bus {fault.a_bus!r} and bus {fault.b_bus!r}")
+    return out
 
 
 @dataclass(frozen=True, eq=False)

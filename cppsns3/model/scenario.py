@@ -74,7 +74,7 @@ __all__ = [
 ALGORITHMS = ("qtdr", "qos-r", "ra-dbmm")
 #: Seeds ns-3's RngSeedManager accepts: 1 <= seed < 2**31 (0 is refused by ns-3).
 SEED_MIN, SEED_MAX = 1, 2**31 - 1
-FAULT_KINDS = ("link_down", "tampered_block", "unregistered_key")
+FAULT_KINDS = ("link_down", "tampered_block", "unregistered_key", "line_trip")
 AUTO_HOP_SLACK = 2
 
 _TOP_KEYS = {
@@ -101,6 +101,15 @@ class Fault:
     a_bus: int | str | None = None
     b_bus: int | str | None = None
     bus: int | str | None = None
+    line: int | None = None  # line_trip: the pandapower line index
+    until_s: float | None = None  # line_trip: restored at this time
+
+    def to_dict(self) -> dict:
+        """The fault as written in outputs (keys of kinds that do not use them left out)."""
+        d = {"kind": self.kind, "at_s": self.at_s, "a_bus": self.a_bus, "b_bus": self.b_bus, "bus": self.bus}
+        if self.kind == "line_trip":
+            d.update(line=self.line, until_s=self.until_s)
+        return d
 
 
 @dataclass(frozen=True)
@@ -515,12 +524,37 @@ def scenario_from_dict(data: dict, *, base_dir: Path | str | None = None, path: 
     faults = []
     for i, f in enumerate(faults_raw):
         where = f"faults[{i}]"
-        _check_keys(f, {"kind", "at_s", "a_bus", "b_bus", "bus"}, where)
+        _check_keys(f, {"kind", "at_s", "a_bus", "b_bus", "bus", "line", "until_s"}, where)
         kind = f.get("kind")
         if kind not in FAULT_KINDS:
             raise _err(f"{where}.kind", kind, f"must be one of {', '.join(FAULT_KINDS)}")
         at_s = _num(f, "at_s", None, name=f"{where}.at_s", allow_zero=True)
-        if kind == "link_down":
+        for k in ("line", "until_s"):
+            if k in f and kind != "line_trip":
+                raise _err(f"{where}.{k}", f[k], f"not used by {kind}")
+        if kind == "line_trip":
+            if at_s is None:
+                raise ScenarioError(f"{where}.at_s: missing (line_trip is timed)")
+            until_s = _num(f, "until_s", None, name=f"{where}.until_s", allow_zero=True)
+            if until_s is not None and until_s <= at_s:
+                raise _err(f"{where}.until_s", until_s, f"must be after at_s = {at_s!r}")
+            if "bus" in f:
+                raise _err(f"{where}.bus", f["bus"], "not used by line_trip (use line, or a_bus and b_bus)")
+            if ("line" in f) == ("a_bus" in f or "b_bus" in f):
+                raise ScenarioError(f"{where}.line: line_trip names a line by line (its index) "
+                                    f"or by a_bus and b_bus, not both or neither")
+            if "line" in f:
+                line = f["line"]
+                if isinstance(line, bool) or not isinstance(line, int) or line < 0:
+                    raise _err(f"{where}.line", line, "must be a pandapower line index (int >= 0)")
+                faults.append(Fault(kind, at_s, line=line, until_s=until_s))
+            else:
+                for k in ("a_bus", "b_bus"):
+                    if k not in f:
+                        raise ScenarioError(f"{where}.{k}: missing (line_trip by buses names both ends)")
+                faults.append(Fault(kind, at_s, _bus_value(f["a_bus"], f"{where}.a_bus"),
+                                    _bus_value(f["b_bus"], f"{where}.b_bus"), until_s=until_s))
+        elif kind == "link_down":
             for k in ("a_bus", "b_bus"):
                 if k not in f:
                     raise ScenarioError(f"{where}.{k}: missing (link_down names a link)")
@@ -546,7 +580,14 @@ def scenario_from_dict(data: dict, *, base_dir: Path | str | None = None, path: 
                                 propagation_speed_m_per_s=speed, grid=grid)
         _check_terminals(terminals, network)
         for i, f in enumerate(faults):
-            if f.kind == "link_down":
+            if f.kind == "line_trip":
+                from cppsns3.model.grid import fault_lines
+
+                try:
+                    fault_lines(net, f)
+                except KeyError as exc:
+                    raise ScenarioError(f"faults[{i}].{exc.args[0]}") from None
+            elif f.kind == "link_down":
                 _check_bus(f.a_bus, network, f"faults[{i}].a_bus")
                 _check_bus(f.b_bus, network, f"faults[{i}].b_bus")
                 a, b = network.site_of(f.a_bus), network.site_of(f.b_bus)

@@ -216,7 +216,7 @@ def run_header(scenario, plan, opts: RunOptions, seed: int, scale: float) -> dic
         "queue_capacity": scenario.queue_capacity,
         "mean_packet_bytes": scenario.mean_packet_bytes,
         "t_wait_s": scenario.t_wait_s,
-        "faults": [dict(f.__dict__) for f in scenario.faults],
+        "faults": [f.to_dict() for f in scenario.faults],
     }
 
 

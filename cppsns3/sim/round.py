@@ -59,7 +59,9 @@ def _tamper(raw: bytes) -> bytes:
     return bytes(b)
 
 
-def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=None, reported=None):
+def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=None, reported=None,
+                  frame=None, prev_hash: bytes | None = None, timestamp_s: float | None = None,
+                  period_s: float = 900.0):
     """Keys, registry and the terminals' signed data blocks (parent process, pure).
 
     The measurements come from power flows of ``scenario.net`` (the net
@@ -72,6 +74,17 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
         reports instead of the power flow (false data with a valid
         signature: the terminal signs what it is given).  The Eq. 5-8 check
         (``[datacheck] enabled``) is what can catch it.
+    frame : pandas.DataFrame, optional
+        The measurements to package (rows as :func:`power_flow_series`;
+        the first row starts the sampling period), instead of the first step
+        of a day of power flows of ``scenario.net`` (the co-simulation passes
+        each step's own power flow).
+    prev_hash : bytes, optional
+        The chain tip the terminals point their blocks at (default genesis).
+    timestamp_s : float, optional
+        The blocks' timestamp (default: the end of the sampling period).
+    period_s : float
+        Length of the sampling period.
 
     Returns
     -------
@@ -111,9 +124,10 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
         from cppsns3.datacheck.evaluate import split_holdout
 
         full = power_flow_series(grid, days=DATACHECK_TRAIN_DAYS + 1, seed=seed)
-        history, frame = split_holdout(full, 1)
+        history, held_out = split_holdout(full, 1)
+        frame = held_out if frame is None else frame
         model = train_model(history, grid=grid, seed=seed, tolerance=scenario.datacheck.tolerance)
-    else:
+    elif frame is None:
         frame = power_flow_series(grid, days=1, seed=seed)
     payloads, sizes = {}, {}
     for term in scenario.terminals:
@@ -124,7 +138,8 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
             seen = reported[term.bus](frame.copy())
             seen.attrs = dict(frame.attrs)
         blk = block_of_size(terminals[node], term.data_mb * data_scale, seen, grid=frame.attrs["grid"],
-                            bus=term.bus, seed=seed)
+                            bus=term.bus, seed=seed, period_s=period_s,
+                            prev_hash=bytes(32) if prev_hash is None else prev_hash, timestamp_s=timestamp_s)
         raw = blk.to_bytes()
         if site in tampered or term.bus in tampered:
             raw = _tamper(raw)
@@ -269,12 +284,13 @@ class _Round:
             self.build_generator_block(0.0)
 
     def build_generator_block(self, now):
-        from cppsns3.chain import GENESIS_HASH, make_generator_block
+        from cppsns3.chain import make_generator_block
 
         g = self.generator
         hashes = sorted(self.accepted[g].values())
         term = self.prep.terminals[g]
-        blk = make_generator_block(term, hashes, GENESIS_HASH, float(self.spec.round.timestamp_s) + now)
+        ri = self.spec.round
+        blk = make_generator_block(term, hashes, ri.prev_hash, float(ri.timestamp_s) + now, ri.height)
         raw = blk.to_bytes()
         self.gen_raw = raw
         self.gen_listed = set(hashes)
@@ -513,6 +529,7 @@ class RoundRun(NetworkRun):
             "end_s": end_s,
             "build_wall_s": build_s,
             "sim_wall_s": sim_s,
+            "generator_block": state.gen_raw,
             "failed_transfers": failed_transfers,
             "retried_transfers": retried_transfers,
             "duplicate_deliveries": state.duplicates,

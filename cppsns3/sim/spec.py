@@ -95,7 +95,9 @@ class RoundInputs:
     prep: RoundPrep
     generator: int  # node index
     link_down: tuple = ()  # (at_s, link index), sorted
-    timestamp_s: float = 0.0
+    timestamp_s: float = 0.0  # added to the simulated time for the generator block's timestamp
+    prev_hash: bytes = bytes(32)  # the chain tip the generator block points at (genesis)
+    height: int = 0  # the generator block's height
 
 
 @dataclass(frozen=True)
