@@ -16,6 +16,15 @@ from ..errors import BlockFormatError, CppsError, InvalidBlock
 from . import reasons
 from .block import FORMAT_VERSION, DataBlock, GeneratorBlock
 from .chain import GENESIS_HASH, Chain, ChainError, make_generator_block, verify_generator_block
+from .chainfile import (
+    CHAIN_FILE_SUFFIX,
+    ChainFileError,
+    ChainFileWriter,
+    ChainReport,
+    read_chain,
+    verify_chain_file,
+    write_chain,
+)
 from .contracts import (
     ContractViolation,
     DataAcquisitionContract,
@@ -61,6 +70,13 @@ __all__ = [
     "Chain",
     "make_generator_block",
     "verify_generator_block",
+    "CHAIN_FILE_SUFFIX",
+    "ChainFileError",
+    "ChainFileWriter",
+    "ChainReport",
+    "write_chain",
+    "read_chain",
+    "verify_chain_file",
     "merkle_root",
     "merkle_proof",
     "verify_proof",

@@ -42,6 +42,7 @@ _COMMAND_MODULES = (
     "cppsns3.cli.report",
     "cppsns3.cli.sweep",
     "cppsns3.cli.validate_data",
+    "cppsns3.cli.verify_chain",
 )
 
 
