@@ -55,10 +55,10 @@ def test_bad_scenario_one_line_exit_2(tmp_path, capsys):
     assert cap.err.startswith("error: terminals[0].bus") and "99" in cap.err and cap.err.count("\n") == 1
 
 
-def test_infeasible_exit_1(tmp_path, capsys):
+def test_infeasible_is_bad_input_exit_2(tmp_path, capsys):
     p = tmp_path / "s.toml"
     p.write_text('grid = "case14"\nhop_bound = 1\n[[terminals]]\nbus = 2\ndata_mb = 1.0\n')
-    assert main(["plan", str(p)]) == 1
+    assert main(["plan", str(p)]) == 2  # CONTRACTS: bad input (an infeasible scenario) exits 2
     err = capsys.readouterr().err
     assert err.startswith("error: no feasible path from bus 2") and "hop_bound" in err
 

@@ -24,7 +24,8 @@ def _script(name, *args, cwd=None):
 
 
 def test_every_python_scenario_has_a_test():
-    tested = {"ieee39_round.py", "modified_grid_validate.py", "background_pcap.py"}
+    # mosaik_world.py runs in tests/test_cosim.py::test_mosaik_world_runs_four_steps.
+    tested = {"ieee39_round.py", "modified_grid_validate.py", "background_pcap.py", "mosaik_world.py"}
     assert {p.name for p in SCENARIOS.glob("*.py")} == tested
 
 

@@ -16,7 +16,7 @@ try:  # typer >= 0.20 vendors click as typer._click
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as _click_exc
 
-from cppsns3.errors import CppsError, ScenarioError
+from cppsns3.errors import CppsError, NoFeasiblePath, ScenarioError
 
 app = typer.Typer(
     name="cppsns3",
@@ -43,12 +43,37 @@ _COMMAND_MODULES = (
     "cppsns3.cli.sweep",
     "cppsns3.cli.validate_data",
     "cppsns3.cli.verify_chain",
+    "cppsns3.cli.cosim",
 )
 
 
+_registered: set[str] = set()
+
+
+def _register(names) -> None:
+    for name in names:
+        if name not in _registered:
+            importlib.import_module(name).register(app)
+            _registered.add(name)
+
+
 def _register_all() -> None:
-    for name in _COMMAND_MODULES:
-        importlib.import_module(name).register(app)
+    _register(_COMMAND_MODULES)
+
+
+def _register_for(argv: list[str] | None) -> None:
+    """Register only the command being run, so a command pays only its own imports.
+
+    The command's module is ``cppsns3.cli.<command, - as _>``; for help, no
+    command or an unknown one, every module is registered.
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
+    first = next((a for a in args if not a.startswith("-")), None)
+    module = f"cppsns3.cli.{first.replace('-', '_')}" if first else None
+    if module in _COMMAND_MODULES:
+        _register([module])
+    else:
+        _register_all()
 
 
 def _one_line(msg: str) -> str:
@@ -57,7 +82,7 @@ def _one_line(msg: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the process exit code."""
-    _register_all()
+    _register_for(argv)
     command = typer.main.get_command(app)
     try:
         rv = command.main(args=argv, prog_name="cppsns3", standalone_mode=False)
@@ -77,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         print("error: aborted", file=sys.stderr)
         return 1
-    except (ScenarioError, ValueError) as exc:
+    except (ScenarioError, NoFeasiblePath, ValueError) as exc:  # bad input, an infeasible scenario included
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except _click_exc.ClickException as exc:

@@ -14,9 +14,16 @@ def report_command(
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Plot a run: delay vs Eq. 2, ports vs Eq. 1, link utilisation, generation time; print the PNG paths."""
-    from cppsns3.report import report_run
+    from pathlib import Path
 
-    written, skipped = report_run(run_dir, out)
+    if (Path(run_dir) / "steps.csv").is_file():  # a `cppsns3 cosim` directory
+        from cppsns3.report.cosim_plots import report_cosim
+
+        written, skipped = report_cosim(run_dir, out), {}
+    else:
+        from cppsns3.report import report_run
+
+        written, skipped = report_run(run_dir, out)
     for name, why in skipped.items():
         print(f"cppsns3: skipped {name}: {why}", file=sys.stderr)
     if json_out:

@@ -35,7 +35,7 @@ import numpy as np
 
 from cppsns3.sim.netbuild import NetworkRun
 
-__all__ = ["prepare_round", "run_round", "RoundRun", "BLOCK_PORT", "TCP_SEGMENT_BYTES"]
+__all__ = ["prepare_round", "round_keys", "round_prep", "run_round", "RoundRun", "BLOCK_PORT", "TCP_SEGMENT_BYTES"]
 
 BLOCK_PORT = 7000
 #: The generator block goes to its own port, so FlowMonitor keeps its flows apart.
@@ -98,23 +98,14 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
     ScenarioError
         If ``data_scale`` is not positive.
     """
-    from cppsns3.chain import BlockFormatError, InvalidBlock, Registry, Terminal, block_of_size
-    from cppsns3.datacheck import check_block
+    from cppsns3.chain import block_of_size
     from cppsns3.chain.measurements import power_flow_series
     from cppsns3.errors import ScenarioError
 
     if not (data_scale > 0 and np.isfinite(data_scale)):
         raise ScenarioError(f"--data-scale must be > 0, got {data_scale!r}")
-    labels = list(network.nodes)
-    unregistered = {network.site_of(f.bus) for f in scenario.faults if f.kind == "unregistered_key"}
     tampered = {f.bus for f in scenario.faults if f.kind == "tampered_block"}
-    registry = Registry(buses=labels)
-    terminals = {}
-    for i, label in enumerate(labels):
-        t = Terminal.from_seed(f"T{label}", label, seed)
-        terminals[i] = t
-        if label not in unregistered:
-            registry.register(t.terminal_id, label, t.public_key)
+    terminals, registry = round_keys(scenario, network, seed)
     grid = scenario.net if scenario.net is not None else scenario.grid
     model = None
     if scenario.datacheck.enabled:
@@ -129,7 +120,7 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
         model = train_model(history, grid=grid, seed=seed, tolerance=scenario.datacheck.tolerance)
     elif frame is None:
         frame = power_flow_series(grid, days=1, seed=seed)
-    payloads, sizes = {}, {}
+    payloads = {}
     for term in scenario.terminals:
         site = network.site_of(term.bus)
         node = network.index[site]
@@ -144,9 +135,50 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
         if site in tampered or term.bus in tampered:
             raw = _tamper(raw)
         payloads[node] = raw
-        sizes[node] = len(raw)
         if progress:
             progress()
+    return round_prep(terminals, registry, payloads, model=model)
+
+
+def round_keys(scenario, network, seed: int):
+    """Every node's terminal keys (seeded) and the registry (``unregistered_key`` faults left out).
+
+    Returns
+    -------
+    (dict, Registry)
+        Node index -> Terminal, and the registration contract.
+    """
+    from cppsns3.chain import Registry, Terminal
+
+    labels = list(network.nodes)
+    unregistered = {network.site_of(f.bus) for f in scenario.faults if f.kind == "unregistered_key"}
+    registry = Registry(buses=labels)
+    terminals = {}
+    for i, label in enumerate(labels):
+        t = Terminal.from_seed(f"T{label}", label, seed)
+        terminals[i] = t
+        if label not in unregistered:
+            registry.register(t.terminal_id, label, t.public_key)
+    return terminals, registry
+
+
+def round_prep(terminals: dict, registry, payloads: dict, model=None):
+    """The :class:`RoundPrep` of given payloads: verdicts (and data-check flags) once per byte string.
+
+    Parameters
+    ----------
+    terminals : dict
+        Node index -> Terminal (every node's keys).
+    registry : Registry
+    payloads : dict
+        Node index of a demand terminal -> the bytes it sends.
+    model : optional
+        A trained data-check model (``[datacheck] enabled``).
+    """
+    from cppsns3.chain import BlockFormatError, InvalidBlock
+    from cppsns3.datacheck import check_block
+    from cppsns3.sim.spec import RoundPrep
+
     verdicts, flagged = {}, {}
     for raw in payloads.values():
         digest = hashlib.sha256(raw).digest()
@@ -160,10 +192,8 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
             # Eq. 8 check of the block's records; deterministic without history
             # updates, so computed once per distinct block like the verdict.
             flagged[digest] = len(check_block(blk, model.fork(), update=False))
-    from cppsns3.sim.spec import RoundPrep
-
     return RoundPrep(terminals=terminals, registry=registry, payloads=payloads, verdicts=verdicts,
-                     flagged_records=flagged, block_bytes=sizes)
+                     flagged_records=flagged, block_bytes={n: len(r) for n, r in payloads.items()})
 
 
 class _Round:

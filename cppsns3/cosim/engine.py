@@ -1,0 +1,402 @@
+"""The time-stepped co-simulation: grid and ns-3 network through a day of sampling steps.
+
+For every step ``k`` (``time_s = k * step_s``, default 96 steps of 900 s):
+
+1. **Grid.**  The pandapower power flow of the step's loads (the synthetic
+   daily profile of :mod:`cppsns3.chain.measurements`, seeded), solved on a
+   working copy of the scenario's net without the lines a ``line_trip``
+   fault has taken out (``at_s <= time_s < until_s``).  Buses left without
+   supply are reported (``islanded_buses``); a de-energised bus reads 0.
+2. **Blocks.**  Every demand terminal signs a data block of that power flow
+   (its bus's quantities), pointing at the chain's tip.
+3. **Network.**  A packet-level generation round in ns-3 (the round mode of
+   ``cppsns3 run``, one forked child per step) on the planned paths; the
+   communication link along a tripped line (fibre on the line) is down from
+   the trip's instant, the pairs re-routed as ``link_down`` does.  The step's
+   round starts at its measuring time: its ns-3 clock runs from ``time_s``;
+   a round still running at the next step's start is reported (``overrun``).
+4. **Consumer.**  A data block that reaches a node later than the contract's
+   tolerance Δt (``tolerance_s``) after the step's start, or not at all, is
+   missing for that node in that step (``blocks_late`` counts those
+   deliveries).  At the generator, pandapower's state estimation runs over
+   the measurements of the blocks that arrived in time (plus the generator's
+   own bus), against the step's true power flow: ``se_max_vm_error_pu``.
+5. **Chain.**  The generator's block of the round points at the previous
+   one; it and the data blocks it lists are appended to ``chain.cpchain``,
+   which ``cppsns3 verify-chain`` checks end to end.
+
+Outputs in ``DIR``: ``steps.csv`` (one row per step; same seed, same bytes),
+``summary.json``, ``chain.cpchain``, ``timing.json`` (wall clock per step,
+peak memory: varies), ``grid.json``; ``cppsns3 report DIR`` draws the day.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import resource
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cppsns3.errors import ScenarioError
+
+__all__ = ["CosimResult", "cosim", "STEPS_COLUMNS", "DEFAULT_STEPS", "DEFAULT_STEP_S", "DEFAULT_TOLERANCE_S"]
+
+DEFAULT_STEPS = 96
+DEFAULT_STEP_S = 900.0
+#: Δt of the data-acquisition contract (cppsns3.chain.contracts default).
+DEFAULT_TOLERANCE_S = 1.0
+
+STEPS_COLUMNS = [
+    "step", "time_s", "generation_time_s", "nodes_appended", "nodes_total", "blocks_late", "blocks_rejected",
+    "cut_off_buses", "se_max_vm_error_pu", "se_mean_vm_error_pu", "se_measurements", "blocks_in_time_at_generator",
+    "chain_height", "tripped_lines", "tripped_line_max_abs_p_mw", "islanded_buses", "down_links",
+    "routes_on_down_links", "round_end_s", "overrun", "events",
+]
+
+
+@dataclass
+class CosimResult:
+    """What :func:`cosim` produced.
+
+    Attributes
+    ----------
+    steps : pandas.DataFrame
+        One row per step (the columns of ``steps.csv``).
+    summary : dict
+        The ``summary.json`` object.
+    chain_path : Path
+    out_dir : Path
+    """
+
+    steps: object
+    summary: dict
+    chain_path: Path
+    out_dir: Path
+
+
+def _check(steps, step_s, data_scale, tolerance_s):
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 100000:
+        raise ScenarioError(f"--steps must be an integer in [1, 100000], got {steps!r}")
+    if not (isinstance(step_s, (int, float)) and math.isfinite(step_s) and 1.0 <= step_s <= 86400.0):
+        raise ScenarioError(f"--step-s must be in [1, 86400] seconds, got {step_s!r}")
+    if not (isinstance(data_scale, (int, float)) and math.isfinite(data_scale) and 0 < data_scale <= 100):
+        raise ScenarioError(f"--data-scale must be in (0, 100], got {data_scale!r}")
+    if not (isinstance(tolerance_s, (int, float)) and math.isfinite(tolerance_s) and 0 < tolerance_s <= step_s):
+        raise ScenarioError(f"--tolerance-s must be in (0, step_s], got {tolerance_s!r}")
+
+
+class _Trips:
+    """Line trips: which lines are out at a time, and which links go down in a step."""
+
+    def __init__(self, scenario):
+        from cppsns3.model.grid import bus_labels, fault_lines
+
+        net, network = scenario.net, scenario.network
+        labels = bus_labels(net)
+        self.trips = []  # (at_s, until_s, lines, link or None)
+        for f in scenario.faults:
+            if f.kind != "line_trip":
+                continue
+            lines = fault_lines(net, f)
+            link = None
+            i = int(lines[0])
+            a = network.site_of(labels[int(net.line.at[i, "from_bus"])])
+            b = network.site_of(labels[int(net.line.at[i, "to_bus"])])
+            if a != b:
+                ia, ib = network.index[a], network.index[b]
+                link = network.link_id(ia, ib)
+            self.trips.append((float(f.at_s), f.until_s, tuple(lines), link))
+        # Lines per link, so a link stays up while another circuit of it is in service.
+        self.link_lines = {}
+        for i, fb, tb, ok in zip(net.line.index, net.line.from_bus, net.line.to_bus, net.line.in_service):
+            if not ok:
+                continue
+            a, b = network.site_of(labels[int(fb)]), network.site_of(labels[int(tb)])
+            if a != b:
+                self.link_lines.setdefault(network.link_id(network.index[a], network.index[b]), set()).add(int(i))
+
+    def lines_out(self, t: float) -> set:
+        out = set()
+        for at_s, until_s, lines, _ in self.trips:
+            if at_s <= t and (until_s is None or t < until_s):
+                out.update(lines)
+        return out
+
+    def link_down(self, t0: float, t1: float) -> tuple:
+        """``(local at_s, link)`` of links down during [t0, t1): all their circuits tripped."""
+        events = {}
+        for at_s, until_s, lines, link in self.trips:
+            if link is None or at_s >= t1 or (until_s is not None and until_s <= t0):
+                continue
+            out_then = self.lines_out(max(at_s, t0))
+            if self.link_lines.get(link, set()) <= out_then:
+                local = max(0.0, at_s - t0)
+                events[link] = min(events.get(link, local), local)
+        return tuple(sorted((t, e) for e, t in events.items()))
+
+    def instants(self) -> list:
+        out = []
+        for at_s, until_s, *_ in self.trips:
+            out.append(at_s)
+            if until_s is not None:
+                out.append(until_s)
+        return sorted(out)
+
+
+def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFAULT_STEP_S,
+          algorithm: str | None = None, seed: int | None = None, data_scale: float = 1.0,
+          tolerance_s: float = DEFAULT_TOLERANCE_S, progress: bool = True) -> CosimResult:
+    """Run the co-simulation of a scenario (see the module docstring).
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+    out_dir : path
+    steps, step_s : int, float
+        Number and length of the sampling steps (default 96 x 900 s: a day).
+    algorithm : str, optional
+        Routing (default: ``qtdr`` if the scenario lists it, else its first).
+    seed : int, optional
+        Default the scenario's.
+    data_scale : float
+        Factor on the terminals' block volumes.
+    tolerance_s : float
+        The contract's Δt: a block later than this after its step's start is missing.
+    progress : bool
+        One line per step on stderr.
+
+    Returns
+    -------
+    CosimResult
+
+    Raises
+    ------
+    ScenarioError
+        On a bad option or scenario (nothing is written then).
+    """
+    import pandas as pd
+
+    import cppsns3
+    from cppsns3.chain import ChainFileWriter, DataBlock, GeneratorBlock
+    from cppsns3.chain.measurements import DEFAULT_START_TIME_S, PowerFlowError, PowerFlowStepper
+    from cppsns3.cosim.estimation import estimate, measurement_table
+    from cppsns3.model.scenario import ALGORITHMS, Scenario, check_seed
+    from cppsns3.sim.netbuild import execute
+    from cppsns3.sim.pipeline import RunOptions, fault_edges, prepare
+    from cppsns3.sim.result import clean_json, write_atomic
+    from cppsns3.sim.round import prepare_round
+    from cppsns3.sim.runner import run_in_child
+    from cppsns3.sim.spec import RoundInputs
+    from cppsns3.sim.warmup import warm_up
+
+    t_all = time.perf_counter()
+    _check(steps, step_s, data_scale, tolerance_s)
+    if not isinstance(scenario, Scenario):
+        scenario = Scenario.load(scenario)
+    sc = scenario
+    if algorithm is None:
+        algorithm = "qtdr" if "qtdr" in sc.algorithms else sc.algorithms[0]
+    if algorithm not in ALGORITHMS:
+        raise ScenarioError(f"--algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
+    seed = sc.seed if seed is None else check_seed(seed, "--seed")
+    network = sc.network
+    labels = network.nodes
+    trips = _Trips(sc)
+    static_down = fault_edges(sc, network)  # link_down faults: at_s in run time
+    pl = cppsns3.plan(sc, [algorithm])
+    gen_bus = pl.algorithms[algorithm].generator_bus
+    gen = network.index[gen_bus]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    stepper = PowerFlowStepper(sc.net, steps, step_s, seed, DEFAULT_START_TIME_S)
+    opts = RunOptions(mode="round", algorithm=algorithm, seed=seed, data_scale=data_scale)
+    warm_up()
+    rows, timing_steps, se_failures, events_total = [], [], {}, 0
+    chain_path = out / "chain.cpchain"
+    writer = None
+    tip, height = bytes(32), 0
+    rss_at = {}
+    pa = None
+    try:
+        for k in range(steps):
+            t0 = k * step_s
+            w0 = time.perf_counter()
+            out_lines = trips.lines_out(t0)
+            net = stepper.net
+            want = net.line.index.isin(sorted(out_lines))
+            base = sc.net.line.in_service.to_numpy(dtype=bool)
+            new_state = base & ~want
+            if not np.array_equal(net.line.in_service.to_numpy(dtype=bool), new_state):
+                net.line["in_service"] = new_state
+                stepper.topology_changed()
+            row = {"step": k, "time_s": t0}
+            try:
+                values = stepper.solve(k)
+                pf_ok, pf_reason = True, None
+            except PowerFlowError as exc:
+                values, pf_ok, pf_reason = None, False, str(exc)
+            w_pf = time.perf_counter()
+            tripped = sorted(out_lines)
+            row["tripped_lines"] = " ".join(map(str, tripped))
+            if pf_ok and tripped:
+                p = net.res_line.loc[tripped, "p_from_mw"].to_numpy(dtype=float)
+                row["tripped_line_max_abs_p_mw"] = float(np.nanmax(np.abs(np.nan_to_num(p)))) if p.size else 0.0
+            else:
+                row["tripped_line_max_abs_p_mw"] = 0.0 if pf_ok else float("nan")
+            if pf_ok:
+                from cppsns3.model.grid import bus_labels
+
+                lab = bus_labels(net)
+                iso = net.res_bus.index[~np.isfinite(net.res_bus.vm_pu.to_numpy(dtype=float))]
+                row["islanded_buses"] = " ".join(str(lab[int(i)]) for i in iso)
+            else:
+                row["islanded_buses"] = ""
+            if not pf_ok:
+                se_failures[k] = f"power flow: {pf_reason}"
+                rows.append(_empty_row(row, len(labels), height))
+                timing_steps.append({"step": k, "pf_wall_s": w_pf - w0})
+                _progress(progress, k, steps, row, None)
+                continue
+            frame = stepper.frame([np.nan_to_num(values, nan=0.0)], [k])
+            ts = float(stepper.times[k])
+            prep = prepare_round(sc, network, seed=seed, data_scale=data_scale, frame=frame, prev_hash=tip,
+                                 timestamp_s=ts, period_s=step_s)
+            if writer is None:
+                writer = ChainFileWriter(chain_path, prep.registry, step_s)
+            if pa is None:
+                pa = prepare(sc, pl, opts, prep=prep)[0]
+            down = tuple(sorted(set(trips.link_down(t0, t0 + step_s))
+                                | {(max(0.0, a - t0), e) for a, e in static_down if a < t0 + step_s}))
+            ri = RoundInputs(prep=prep, generator=gen, link_down=down, timestamp_s=ts, prev_hash=tip, height=height)
+            spec = dataclasses.replace(pa, round_inputs=ri).spec(0)
+            w_blocks = time.perf_counter()
+            raw = run_in_child(execute, spec, label=f"cosim {sc.name} algorithm {algorithm} seed {seed} step {k}")
+            w_net = time.perf_counter()
+            events_total += raw["events"]
+
+            # Deliveries: late (after tolerance) or missing, per (origin, node).
+            sources = sorted(prep.payloads)
+            late = 0
+            in_time_at_gen = []
+            for o in sources:
+                for node in range(len(labels)):
+                    if node == o:
+                        continue
+                    t_arr = raw["arrival_s"].get((o, node))
+                    ok = t_arr is not None and t_arr <= tolerance_s
+                    late += 0 if ok else 1
+                    if node == gen and ok:
+                        in_time_at_gen.append(o)
+            terms = {network.index[network.site_of(t.bus)]: t.bus for t in sc.terminals}
+            arrived_buses = sorted({terms[o] for o in in_time_at_gen} | ({terms[gen]} if gen in terms else set()),
+                                   key=str)
+            table = measurement_table(net, arrived_buses, seed=seed, step=k)
+            se = estimate(net, table, local_bus=gen_bus)
+            w_se = time.perf_counter()
+            if not se.ok:
+                se_failures[k] = se.reason
+
+            # Chain: the generator block and the data blocks it lists.
+            gen_raw = raw.get("generator_block")
+            if gen_raw is not None:
+                gblk = GeneratorBlock.from_bytes(gen_raw)
+                by_digest = {hashlib.sha256(p).digest(): p for p in prep.payloads.values()}
+                listed = [DataBlock.from_bytes(by_digest[h]) for h in gblk.block_hashes]
+                writer.append(gblk, listed)
+                tip = gblk.hash()
+                height += 1
+            routes_down = 0
+            if down:
+                dl = {e for _, e in down}
+                for path in raw["routes"].values():
+                    if any(network.link_id(u, v) in dl for u, v in zip(path[:-1], path[1:])):
+                        routes_down += 1
+            row.update({
+                "generation_time_s": raw["generation_time_s"],
+                "nodes_appended": raw["nodes_appended"],
+                "nodes_total": raw["nodes_total"],
+                "blocks_late": late,
+                "blocks_rejected": raw["blocks_rejected"],
+                "cut_off_buses": " ".join(str(labels[i]) for i in raw["cut_off"]),
+                "se_max_vm_error_pu": se.max_vm_error_pu if se.ok else float("nan"),
+                "se_mean_vm_error_pu": se.mean_vm_error_pu if se.ok else float("nan"),
+                "se_measurements": se.n_measurements,
+                "blocks_in_time_at_generator": len(in_time_at_gen),
+                "chain_height": height,
+                "down_links": " ".join(f"{labels[network.edge_a[e]]}-{labels[network.edge_b[e]]}" for _, e in down),
+                "routes_on_down_links": routes_down,
+                "round_end_s": raw["end_s"],
+                "overrun": bool(raw["end_s"] > step_s),
+                "events": raw["events"],
+            })
+            rows.append(row)
+            timing_steps.append({"step": k, "pf_wall_s": w_pf - w0, "blocks_wall_s": w_blocks - w_pf,
+                                 "network_wall_s": w_net - w_blocks, "se_chain_wall_s": time.perf_counter() - w_net,
+                                 "se_wall_s": w_se - w_net})
+            if k + 1 in (10, steps):
+                rss_at[k + 1] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            _progress(progress, k, steps, row, se)
+    finally:
+        if writer is not None:
+            writer.close()
+
+    steps_df = pd.DataFrame(rows, columns=STEPS_COLUMNS)
+    write_atomic(out / "steps.csv", steps_df.to_csv(index=False, float_format="%.9g", lineterminator="\n"))
+    summary = {
+        "scenario": sc.name,
+        "grid": sc.grid,
+        "seed": seed,
+        "algorithm": algorithm,
+        "steps": steps,
+        "step_s": step_s,
+        "tolerance_s": tolerance_s,
+        "data_scale": data_scale,
+        "generator_bus": gen_bus,
+        "load_balance": pl.algorithms[algorithm].load_balance,
+        "faults": [f.to_dict() for f in sc.faults],
+        "fault_instants_s": trips.instants(),
+        "chain": {"file": chain_path.name, "height": height, "tip": tip.hex()},
+        "se_failures": {str(k): v for k, v in se_failures.items()},
+        "steps_overrun": int(steps_df.overrun.fillna(False).astype(bool).sum()),
+        "blocks_late_total": int(steps_df.blocks_late.fillna(0).sum()),
+        "nodes_total": len(labels),
+    }
+    write_atomic(out / "summary.json", json.dumps(clean_json(summary), indent=2) + "\n")
+    import pandapower as pp
+
+    write_atomic(out / "grid.json", pp.to_json(sc.net))
+    timing = {"total_wall_s": time.perf_counter() - t_all, "events": events_total,
+              "peak_rss_mb_at_step": rss_at,
+              "peak_child_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+              "steps": timing_steps}
+    write_atomic(out / "timing.json", json.dumps(clean_json(timing), indent=2) + "\n")
+    return CosimResult(steps=steps_df, summary=summary, chain_path=chain_path, out_dir=out)
+
+
+def _empty_row(row, n_nodes, height):
+    row.update({"generation_time_s": None, "nodes_appended": 0, "nodes_total": n_nodes, "blocks_late": None,
+                "blocks_rejected": None, "cut_off_buses": "", "se_max_vm_error_pu": None,
+                "se_mean_vm_error_pu": None, "se_measurements": 0, "blocks_in_time_at_generator": 0,
+                "chain_height": height, "down_links": "", "routes_on_down_links": None, "round_end_s": None,
+                "overrun": None, "events": 0})
+    return row
+
+
+def _progress(on, k, steps, row, se):
+    if not on:
+        return
+    gt = row.get("generation_time_s")
+    gts = "n/a" if gt is None else f"{gt * 1e3:.2f} ms"
+    err = row.get("se_max_vm_error_pu")
+    errs = "n/a" if err is None or (isinstance(err, float) and math.isnan(err)) else f"{err:.4f} pu"
+    print(f"cppsns3 cosim: step {k + 1}/{steps} t={row['time_s']:.0f}s generation {gts}, "
+          f"appended {row.get('nodes_appended')}/{row.get('nodes_total')}, late {row.get('blocks_late')}, "
+          f"SE error {errs}", file=sys.stderr, flush=True)
