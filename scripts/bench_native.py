@@ -6,8 +6,10 @@ The same scenario, plan, seed and streams run
 - through cppsns3: Python builds the topology (cppsns3.ns3.topology), C++
   carries every packet (the CMake-built library, ``CPPSNS3_NATIVE=lib``):
   :func:`cppsns3.sim.validate.run_validate` in a fresh interpreter;
-- through ``build/release/cppsns3-reference``: the same C++ classes, the
-  topology built in C++ from the description :mod:`cppsns3.sim.export` wrote.
+- through ``cppsns3-reference`` (installed beside the library by ``pip
+  install .``, or ``build/release/`` of a preset build): the same C++
+  classes, the topology built in C++ from the description
+  :mod:`cppsns3.sim.export` wrote.
 
 Each side runs ``--repeats`` times, alternating, each in a fresh process; the
 figure of a side is its fastest run (the machine is shared: the minimum is
@@ -19,9 +21,8 @@ It also times, for ieee118, ``from cppsns3.ns3 import ns, cpp`` plus
 ``build_topology`` (nodes, links, stack, routing, planned paths) in a fresh
 interpreter: target under 3 s.
 
-Usage::
+Usage (after ``pip install .``, or ``scripts/build_native.sh`` in a checkout)::
 
-    scripts/build_native.sh
     python scripts/bench_native.py [--scenario scenarios/ieee14.toml] [--load 0.5]
         [--duration-s 0.2] [--repeats 3] [--seed 1] [--json]
 
@@ -43,7 +44,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT / "build" / "release" / "cppsns3-reference"
+REFERENCE: Path | None = None  # found in bench(): beside the library, else build/release
 TARGET_RATIO = 1.10
 TARGET_IMPORT_BUILD_S = 3.0
 
@@ -141,10 +142,14 @@ def _run_reference(desc: Path) -> dict:
 
 def bench(args) -> dict:
     """Run both sides and the ieee118 import/build timing; return the record."""
+    global REFERENCE
+    from cppsns3.ns3 import native
     from cppsns3.sim.export import write_reference_description
 
-    if not REFERENCE.exists():
-        raise SystemExit(f"bench_native: {REFERENCE.relative_to(ROOT)} not built: run scripts/build_native.sh")
+    REFERENCE = native.reference_program()
+    if REFERENCE is None:
+        raise SystemExit("bench_native: cppsns3-reference not found beside the native library or in "
+                         "build/release: pip install . (or run scripts/build_native.sh)")
     with tempfile.TemporaryDirectory(prefix="bench_native-") as tmp:
         tmp = Path(tmp)
         _log(f"planning {args.scenario} (load {args.load}, {args.duration_s} s simulated, seed {args.seed})")

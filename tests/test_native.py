@@ -1,10 +1,11 @@
-"""The CMake-built library of the package's C++ against the cppyy JIT (issue 9).
+"""The CMake-built library of the package's C++ against the cppyy JIT (issues 9, 16).
 
 Each path runs in its own interpreter (``CPPSNS3_NATIVE=lib`` / ``jit``): a
 process decides once which of the two it uses.  Same seed, same numbers, to
-the last bit.  The library comes from ``scripts/build_native.sh`` (the test
-command builds it before pytest); where cmake is not installed these tests
-skip and say so.
+the last bit.  The library comes from ``pip install .`` (CMake through
+scikit-build-core installs it into ``cppsns3/ns3/_native/``; the test
+command installs the package first) or from ``scripts/build_native.sh`` in a
+checkout; without a matching one these tests fail and name the stale files.
 """
 
 from __future__ import annotations
@@ -19,14 +20,19 @@ from pathlib import Path
 
 import pytest
 
+from cppsns3.ns3 import native
+
 ROOT = Path(__file__).resolve().parent.parent
 
 MM1K = """
 import json
+import sys
 from cppsns3.ns3 import native
 from cppsns3.sim.mm1k import MM1KConfig, run_mm1k
 r = run_mm1k(MM1KConfig(rho=0.9, capacity=4, packets=20000, seed=7))
-print(json.dumps({"lib": native.decision() is not None, "result": r}, sort_keys=True))
+timing = r.pop("timing")
+print(json.dumps({"lib": native.decision() is not None, "ctypes": timing["native_library"],
+                  "cppyy": "cppyy" in sys.modules, "result": r}, sort_keys=True))
 """
 
 VALIDATE = """
@@ -45,6 +51,7 @@ write_reference_description(spec, %r)
 r = run_validate(spec)
 for k in ("build_wall_s", "sim_wall_s"):
     r.pop(k)
+r["ports"] = {str(k): v for k, v in r["ports"].items()}  # (node, device) keys
 print(json.dumps({"lib": native.decision() is not None, "result": r}, sort_keys=True))
 """
 
@@ -64,11 +71,9 @@ def native_library():
 
     found, reasons = native.find(loader.SOURCES, loader.SOURCE_DIR)
     if found is None:
-        if shutil.which("cmake") is None:
-            pytest.skip("cmake is not installed: the native library cannot be built, "
-                        "only the JIT path exists here")
         pytest.fail("no native library matching the sources (" + "; ".join(reasons) + "): "
-                    "run scripts/build_native.sh before pytest")
+                    "install the package with pip (python -m pip install .), which builds it, "
+                    "or run scripts/build_native.sh in the checkout")
     return found
 
 
@@ -80,11 +85,48 @@ def test_manifest_lists_exactly_the_jit_sources(native_library):
 
 
 def test_mm1k_library_equals_jit(native_library):
+    """The library through ctypes (no cppyy started) and the JIT through cppyy: same numbers."""
     lib = _run(MM1K, "lib")
     jit = _run(MM1K, "jit")
     assert lib["lib"] is True and jit["lib"] is False
+    assert lib["ctypes"] is True and lib["cppyy"] is False
+    assert jit["ctypes"] is False and jit["cppyy"] is True
     assert lib["result"] == jit["result"]
     assert lib["result"]["counts"]["dropped"] > 0
+
+
+def test_library_is_found_where_pip_installs_it(native_library):
+    """Every installed cppsns3 distribution that lists the library is a candidate, before build/."""
+    from cppsns3.ns3 import native
+
+    cands = native.candidates()
+    for lib in native.installed_libraries():
+        assert lib in cands
+        assert cands.index(lib) < len(cands) - len(native.BUILD_DIRS)
+    if native_library.path.parent.name == "_native":
+        assert native_library.path.parent.parent.name == "ns3"
+        assert (native_library.path.parent / native.MANIFEST_NAME).is_file()
+
+
+def test_mm1k_program_runs_the_same_experiment(native_library):
+    """cppsns3-mm1k (the experiment in C++): same events and packets, same figures to 1e-9."""
+    exe = native.reference_program(native_library, name="cppsns3-mm1k")
+    if exe is None:
+        pytest.fail("cppsns3-mm1k is missing beside the library and in build/release: "
+                    "reinstall with pip or run scripts/build_native.sh")
+    args = ["--rho", "0.9", "--capacity", "4", "--packets", "20000", "--seed", "7"]
+    cpp = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=600)
+    assert cpp.returncode == 0, cpp.stderr[-2000:]
+    py = subprocess.run([sys.executable, "-m", "cppsns3", "mm1k", *args, "--json"], cwd=ROOT,
+                        capture_output=True, text=True, timeout=600, env=dict(os.environ, CPPSNS3_NATIVE="lib"))
+    assert py.returncode == 0, py.stderr[-2000:]
+    a, b = json.loads(py.stdout), json.loads(cpp.stdout)
+    assert a["counts"] == b["counts"]
+    assert f"ns-3 run: {b['timing']['events']} events" in py.stderr
+    for key, value in a["measured"].items():
+        assert value == pytest.approx(b["measured"][key], rel=1e-9, abs=1e-15), key
+    for key, value in a["analytic"].items():
+        assert value == pytest.approx(b["analytic"][key], rel=1e-9), key
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +147,10 @@ def test_validate_run_library_equals_jit(validate_runs):
 def test_reference_program_runs_the_same_simulation(validate_runs):
     """The pure C++ program, from the exported description: same events, same packets."""
     lib, _, desc = validate_runs
-    exe = native_exe()
+    exe = native.reference_program()
     if exe is None:
-        pytest.fail("build/release/cppsns3-reference is missing: run scripts/build_native.sh")
+        pytest.fail("cppsns3-reference is missing beside the library and in build/release: "
+                    "reinstall with pip or run scripts/build_native.sh")
     proc = subprocess.run([str(exe), str(desc)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     ref = json.loads(proc.stdout)
@@ -120,11 +163,6 @@ def test_reference_program_runs_the_same_simulation(validate_runs):
     ports = lib["result"]["ports"].values()
     assert ref["port_offered"] == sum(p["offered_packets"] for p in ports)
     assert ref["port_dropped"] == sum(p["dropped_packets"] for p in ports)
-
-
-def native_exe():
-    exe = ROOT / "build" / "release" / "cppsns3-reference"
-    return exe if exe.exists() else None
 
 
 def test_description_lists_links_flows_and_routes():

@@ -48,6 +48,11 @@ def register(app: typer.Typer) -> None:
         validate_config(cfg)
         print(f"cppsns3: simulating {packets} packets at rho={rho:g}, K={capacity} ...", file=sys.stderr)
         r = run_in_child(run_mm1k, cfg, label=f"mm1k rho={rho:g} K={capacity} seed={seed}")
+        t = r.get("timing") or {}
+        if t:
+            print(f"cppsns3: ns-3 run: {t['events']} events, build {t['build_wall_s']:.4f} s, "
+                  f"simulation {t['sim_wall_s']:.4f} s "
+                  f"({'native library' if t['native_library'] else 'JIT-compiled C++'})", file=sys.stderr)
         if as_json:
             keep = ("rho", "capacity", "packets", "seed", "arrival_rate_per_s", "service_rate_per_s",
                     "analytic", "measured", "counts")

@@ -3,13 +3,15 @@
 ``from cppsns3.ns3 import ns`` loads the needed ns-3 modules (see
 :mod:`cppsns3.ns3.loader`) and gives the ``ns3`` C++ namespace, e.g.
 ``ns.Simulator``, ``ns.Node``, ``ns.PointToPointHelper``.  The package's own
-C++ classes are in ``cpp`` (the ``cppsns3`` C++ namespace); they are
-JIT-compiled on first access of ``cpp``, so importing ``ns`` alone stays fast.
+C++ classes are in ``cpp`` (the ``cppsns3`` C++ namespace); they come from the
+CMake-built library or are JIT-compiled on first access of ``cpp``, so
+importing ``ns`` alone stays fast.
+
+Both are loaded on first access, not when this package is imported: the
+modules that need no cppyy (:mod:`cppsns3.ns3.capi`, which calls the built
+library through ctypes, :mod:`cppsns3.ns3.native`, :mod:`cppsns3.ns3.loader`)
+can be imported without starting the C++ interpreter.
 """
-
-from cppsns3.ns3.loader import load as _load
-
-ns = _load()
 
 __all__ = ["ns", "cpp", "std_function"]
 
@@ -27,6 +29,12 @@ def std_function(signature: str, fn):
 
 
 def __getattr__(name):
+    if name == "ns":
+        from cppsns3.ns3.loader import load
+
+        value = load()
+        globals()["ns"] = value  # later lookups are plain attribute reads
+        return value
     if name == "cpp":
         from cppsns3.ns3.loader import package_namespace
 

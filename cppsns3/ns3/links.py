@@ -20,8 +20,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from cppsns3.ns3 import cpp, ns
-
 __all__ = ["HEADER_BYTES", "DEFAULT_MTU_BYTES", "PortLinkHelper", "data_rate"]
 
 #: Bytes every UDP packet adds on a PPP link: IPv4 20 + UDP 8 + PPP 2.
@@ -34,6 +32,8 @@ MAX_PAYLOAD_BYTES = DEFAULT_MTU_BYTES - 28
 
 def data_rate(rate_bps: float):
     """An ``ns3::DataRate`` of ``rate_bps`` bit/s (rounded to whole bit/s)."""
+    from cppsns3.ns3 import ns
+
     return ns.DataRate(int(round(rate_bps)))
 
 
@@ -74,6 +74,8 @@ class PortLinkHelper:
             raise ValueError(f"mtu_bytes must be an integer in [576, 65535], got {self.mtu_bytes!r}")
 
     def _helper(self):
+        from cppsns3.ns3 import ns
+
         p2p = ns.PointToPointHelper()
         p2p.SetDeviceAttribute("DataRate", ns.DataRateValue(data_rate(self.rate_bps)))
         p2p.SetDeviceAttribute("Mtu", ns.UintegerValue(self.mtu_bytes))
@@ -90,6 +92,7 @@ class PortLinkHelper:
             If a port could not be configured.
         """
         from cppsns3.errors import SimulationError
+        from cppsns3.ns3 import cpp
 
         devices = self._helper().Install(node_a, node_b)
         for i in range(devices.GetN()):

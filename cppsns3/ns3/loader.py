@@ -26,9 +26,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import os
-import subprocess
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
@@ -107,6 +105,8 @@ SOURCES = (
     "block-transfer.cc",
     "port-trace.h",
     "port-trace.cc",
+    "single-link.h",
+    "single-link.cc",
 )
 
 _lock = threading.RLock()
@@ -178,6 +178,9 @@ def pch_path() -> Path:
 
 def _build_pch(target: Path) -> bool:
     """Build cppyy's standard PCH plus the ns-3 headers into ``target``."""
+    import subprocess
+    import tempfile
+
     import cppyy_backend
 
     backend = Path(cppyy_backend.__file__).resolve().parent
@@ -327,6 +330,11 @@ def package_namespace():
     return cppyy.gbl.cppsns3
 
 
+def jit_started() -> bool:
+    """True if some ``.cc`` of the package was JIT-compiled in this process."""
+    return any(n.endswith(".cc") for n in _loaded_sources)
+
+
 def load_sources(names=SOURCES) -> None:
     """JIT-compile the package's C++ files once per process.
 
@@ -338,13 +346,14 @@ def load_sources(names=SOURCES) -> None:
     Ns3LoadError
         If a file is missing or does not compile.
     """
+    load()  # ns-3 and its headers first (idempotent)
     import cppyy
 
     from cppsns3.ns3 import native
 
     with _lock:
         # The built library (see native.py) replaces the JIT of the .cc files.
-        lib = native.decide(SOURCES, SOURCE_DIR, any(n.endswith(".cc") for n in _loaded_sources))
+        lib = native.decide(SOURCES, SOURCE_DIR, jit_started())
         if lib is not None and "<native>" not in _loaded_sources:
             if not cppyy.load_library(str(lib.path)):
                 raise Ns3LoadError(f"native library failed to load: {lib.path}")

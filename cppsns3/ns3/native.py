@@ -1,10 +1,13 @@
 """Find and check the natively built library of the package's C++.
 
-``cmake --preset release && cmake --build --preset release`` (or
-``scripts/build_native.sh``) compiles the same ``src/*.cc`` files the cppyy JIT
-compiles into ``build/release/libcppsns3-native.so`` and writes a manifest,
-``cppsns3-native.json``, with the SHA-256 of every ``src/*.h|.cc`` it was built
-from and the ns3 wheel version it was built against.
+``pip install .`` (CMake through scikit-build-core) compiles the same
+``src/*.cc`` files the cppyy JIT compiles into
+``cppsns3/ns3/_native/libcppsns3-native.so`` of the installed package, and
+writes a manifest beside it, ``cppsns3-native.json``, with the SHA-256 of
+every ``src/*.h|.cc`` it was built from and the ns3 wheel version it was built
+against.  ``cmake --preset release && cmake --build --preset release`` (or
+``scripts/build_native.sh``) builds the same into ``build/release/`` of a
+source tree.
 
 The loader (:func:`cppsns3.ns3.loader.load_sources`) asks :func:`decide` once
 per process whether to use it.  ``CPPSNS3_NATIVE`` chooses:
@@ -18,9 +21,20 @@ per process whether to use it.  ``CPPSNS3_NATIVE`` chooses:
 ``jit``
     always the JIT.
 
-Where the library is looked for, first found wins: ``$CPPSNS3_NATIVE_LIB``
-(a ``.so`` file, or a directory holding one and its manifest), then
-``build/release`` of the source tree the package lives in.
+Where the library is looked for, the first that matches wins:
+
+1. ``$CPPSNS3_NATIVE_LIB`` (a ``.so`` file, or a directory holding one and
+   its manifest); when set, it is the only candidate;
+2. ``_native/`` beside this module (a wheel or ``pip install .``);
+3. the files of every installed ``cppsns3`` distribution (its ``RECORD``):
+   this finds the installed library when the package is imported from a
+   source tree (``python -m pytest`` in a checkout puts the checkout first on
+   ``sys.path``) or through an editable install;
+4. ``build/release`` of the source tree the package lives in.
+
+A library is used only when its manifest names exactly the sources the JIT
+would compile, with their current SHA-256, so a checkout whose C++ was edited
+after the install falls back to the JIT (or to a fresh ``build/release``).
 """
 
 from __future__ import annotations
@@ -44,6 +58,8 @@ __all__ = [
     "candidates",
     "check",
     "find",
+    "installed_libraries",
+    "reference_program",
     "decide",
     "decision",
 ]
@@ -53,6 +69,10 @@ MANIFEST_NAME = "cppsns3-native.json"
 MODES = ("auto", "lib", "jit")
 #: Build directories searched under the source tree, in order.
 BUILD_DIRS = ("build/release",)
+#: Where pip installs the library, relative to the ``cppsns3`` package.
+INSTALL_DIR = "ns3/_native"
+#: The reference program's file name (installed beside the library).
+REFERENCE_NAME = "cppsns3-reference"
 
 _decision: "NativeLibrary | None | bool" = False  # False: not decided yet
 _said = False
@@ -95,16 +115,75 @@ def source_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-def candidates() -> list[Path]:
-    """Library files to try, in order (they need not exist)."""
+def installed_libraries() -> list[Path]:
+    """The library files that installed ``cppsns3`` distributions list.
+
+    Read from each distribution's ``RECORD`` (importlib.metadata), so they are
+    found whether the package is imported from site-packages, an editable
+    install or a source tree.  They need not exist.
+    """
     out = []
+    try:
+        dists = list(importlib.metadata.distributions(name="cppsns3"))
+    except Exception:  # noqa: BLE001 - a broken metadata dir must not stop the loader
+        return out
+    for dist in dists:
+        try:
+            files = dist.files or ()
+        except Exception:  # noqa: BLE001
+            continue
+        for f in files:
+            if f.name == LIBRARY_NAME:
+                out.append(Path(dist.locate_file(f)))
+    return out
+
+
+def candidates() -> list[Path]:
+    """Library files to try, in order (they need not exist).
+
+    ``$CPPSNS3_NATIVE_LIB``, when set, is the only one; otherwise the
+    package's ``_native/``, the installed distributions' files, then
+    ``build/release`` of the source tree.
+    """
     env = os.environ.get("CPPSNS3_NATIVE_LIB", "").strip()
     if env:
         p = Path(env).expanduser()
-        out.append(p / LIBRARY_NAME if p.is_dir() else p)
+        return [p / LIBRARY_NAME if p.is_dir() else p]
+    here = Path(__file__).resolve().parent.parent
+    out = [here / INSTALL_DIR / LIBRARY_NAME]
+    out.extend(installed_libraries())
     root = source_root()
     out.extend(root / d / LIBRARY_NAME for d in BUILD_DIRS)
-    return out
+    seen, unique = set(), []
+    for p in out:
+        key = os.path.realpath(p)
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+def reference_program(lib: "NativeLibrary | Path | None" = None, name: str = REFERENCE_NAME) -> Path | None:
+    """A C++ program of tools/ built with the library, or None.
+
+    ``name`` is ``cppsns3-reference`` (the validation run, default) or
+    ``cppsns3-mm1k`` (the single-link experiment).  Looked for beside ``lib``
+    (default: the library :func:`find` picks), then in ``build/release`` of
+    the source tree.
+    """
+    if lib is None:
+        from cppsns3.ns3 import loader
+
+        lib, _ = find(loader.SOURCES, loader.SOURCE_DIR)
+    dirs = []
+    if lib is not None:
+        dirs.append(Path(getattr(lib, "path", lib)).parent)
+    dirs.extend(source_root() / d for d in BUILD_DIRS)
+    for d in dirs:
+        exe = d / name
+        if exe.is_file() and os.access(exe, os.X_OK):
+            return exe
+    return None
 
 
 def _sha256(path: Path) -> str:
@@ -233,10 +312,11 @@ def decide(sources, source_dir: Path, jit_started: bool = False) -> NativeLibrar
         if m == "lib":
             raise Ns3LoadError(
                 f"CPPSNS3_NATIVE=lib but no usable native library: {why}. "
-                "Build it with scripts/build_native.sh (cmake --preset release && cmake --build --preset release)"
+                "Install the package with pip (it builds the library), or build it in the source tree "
+                "with scripts/build_native.sh (cmake --preset release && cmake --build --preset release)"
             )
         _say(f"JIT-compiling the package's C++ (no matching native library: {why}; "
-             "build it with scripts/build_native.sh)")
+             "reinstall with pip, or build it with scripts/build_native.sh)")
     _decision = found
     return found
 

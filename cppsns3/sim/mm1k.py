@@ -17,7 +17,7 @@ import numpy as np
 from cppsns3.model.queueing import mm1k
 from cppsns3.model.stats import batch_means, binomial_half_width
 
-__all__ = ["MM1KConfig", "run_mm1k", "validate_config"]
+__all__ = ["MM1KConfig", "run_mm1k", "simulate_single_link", "validate_config"]
 
 
 @dataclass(frozen=True)
@@ -78,58 +78,16 @@ def run_mm1k(cfg: MM1KConfig) -> dict:
     """
     validate_config(cfg)
     from cppsns3.errors import SimulationError
-    from cppsns3.ns3 import cpp, ns
-    from cppsns3.ns3.links import HEADER_BYTES, MAX_PAYLOAD_BYTES, PortLinkHelper
 
     service_rate = cfg.rate_bps / (8.0 * cfg.mean_packet_bytes)
     arrival_rate = cfg.rho * service_rate
-
-    ns.RngSeedManager.SetSeed(cfg.seed)
-    ns.RngSeedManager.SetRun(1)
-    try:
-        nodes = ns.NodeContainer()
-        nodes.Create(2)
-        devices = PortLinkHelper(cfg.rate_bps, cfg.delay_s, cfg.capacity).install(nodes.Get(0), nodes.Get(1))
-        ns.InternetStackHelper().Install(nodes)
-        addr = ns.Ipv4AddressHelper()
-        addr.SetBase(ns.Ipv4Address("10.1.1.0"), ns.Ipv4Mask("255.255.255.0"))
-        ifaces = addr.Assign(devices)
-
-        port = 9
-        sink = ns.CreateObject[cpp.DelaySink]()
-        sink.SetPort(port)
-        sink.Reserve(cfg.packets)
-        nodes.Get(1).AddApplication(sink)
-        source = ns.CreateObject[cpp.PoissonSource]()
-        remote = ns.InetSocketAddress(ifaces.GetAddress(1), port).ConvertTo()
-        source.Configure(remote, arrival_rate, cfg.mean_packet_bytes, HEADER_BYTES,
-                         MAX_PAYLOAD_BYTES, cfg.packets, 1)
-        source.AssignStreams(0)
-        nodes.Get(0).AddApplication(source)
-        monitor = ns.CreateObject[cpp.PortMonitor]()
-        if not monitor.Attach(devices.Get(0)):
-            raise SimulationError("could not attach the port monitor to the device traces")
-
-        # Warm-up: the port's time average starts where the packet statistics do.
-        warmup_s = int(cfg.warmup_fraction * cfg.packets) / arrival_rate
-        dropped_in_warmup = 0
-        if warmup_s > 0:
-            ns.Simulator.Stop(ns.Seconds(warmup_s))
-            ns.Simulator.Run()
-            dropped_in_warmup = int(monitor.GetDropped())
-            monitor.Reset()
-        ns.Simulator.Run()
-
-        sent = int(source.GetSent())
-        n = int(sink.GetCount())
-        seqs = np.frombuffer(sink.GetSeqs().data(), dtype=np.uint32, count=n).copy() if n else np.empty(0, np.uint32)
-        delays = np.frombuffer(sink.GetDelays().data(), dtype=np.float64, count=n).copy() if n else np.empty(0)
-        dropped = dropped_in_warmup + int(monitor.GetDropped())
-        mean_number = float(monitor.GetMeanNumberInSystem())
-        busy_s = float(monitor.GetBusyTime())
-        elapsed_s = float(monitor.GetObservedTime())
-    finally:
-        ns.Simulator.Destroy()
+    r, seqs, delays, native_lib = simulate_single_link(cfg, arrival_rate)
+    sent = int(r["sent"])
+    n = int(r["received"])
+    dropped = int(r["dropped_in_warmup"]) + int(r["dropped_after_warmup"])
+    mean_number = float(r["mean_number_in_system"])
+    busy_s = float(r["busy_time_s"])
+    elapsed_s = float(r["observed_time_s"])
 
     if sent != n + dropped:
         raise SimulationError(f"invariant broken: sent {sent} != received {n} + dropped {dropped}")
@@ -167,4 +125,44 @@ def run_mm1k(cfg: MM1KConfig) -> dict:
         },
         "counts": {"sent": sent, "received": n, "dropped": dropped, "warmup_packets": start},
         "config": asdict(cfg),
+        "timing": {"build_wall_s": float(r["build_wall_s"]), "sim_wall_s": float(r["sim_wall_s"]),
+                   "events": int(r["events"]), "native_library": native_lib},
     }
+
+
+def simulate_single_link(cfg: MM1KConfig, arrival_rate: float):
+    """The ns-3 part of :func:`run_mm1k`: one C++ call, no per-packet Python.
+
+    Builds node 0 -> one point-to-point link with an M/M/1/K port (see
+    :mod:`cppsns3.ns3.links` for the mapping of K) -> node 1, a Poisson
+    source with exponential sizes, a delay sink and a port monitor, runs the
+    warm-up (after which the monitor restarts) and the rest, and returns what
+    they measured.  The built library runs it through ctypes (no cppyy
+    start-up); without one, cppyy JIT-compiles the same C++ and runs it.
+
+    Returns
+    -------
+    (dict, numpy.ndarray, numpy.ndarray, bool)
+        See :func:`cppsns3.ns3.capi.run_single_link`.
+    """
+    from cppsns3.ns3 import capi
+    from cppsns3.ns3.links import DEFAULT_MTU_BYTES, HEADER_BYTES, MAX_PAYLOAD_BYTES
+
+    # Rounded here, as the Python helpers round them (cppsns3.ns3.links).
+    config = {
+        "seed": cfg.seed,
+        "run": 1,
+        "rate_bps": int(round(cfg.rate_bps)),
+        "delay_ns": int(round(cfg.delay_s * 1e9)),
+        "capacity": cfg.capacity,
+        "mtu_bytes": DEFAULT_MTU_BYTES,
+        "arrival_rate_per_s": arrival_rate,
+        "mean_packet_bytes": cfg.mean_packet_bytes,
+        "header_bytes": HEADER_BYTES,
+        "max_payload_bytes": MAX_PAYLOAD_BYTES,
+        "packets": cfg.packets,
+        # Warm-up: the port's time average starts where the packet statistics do.
+        "warmup_s": int(cfg.warmup_fraction * cfg.packets) / arrival_rate,
+        "port": 9,
+    }
+    return capi.run_single_link(config)
