@@ -90,6 +90,14 @@ def test_seed_rule_is_checked_at_load(tmp_path):
     assert r.returncode == 2 and r.stderr.startswith("error: seed: must be an integer")
 
 
+def test_huge_queue_capacity_plans_and_beyond_ns3_is_refused_at_load():
+    doc = {"grid": "case14", "terminals": [{"bus": 2, "data_mb": 1.0}]}
+    sc = scenario_from_dict({**doc, "queue_capacity": 1_000_000_000})
+    assert cppsns3.plan(sc, ["qtdr"]).algorithms["qtdr"].load_balance > 0  # O(1) in K, no 37 GiB array
+    with pytest.raises(ScenarioError, match=r"queue_capacity: must be <= 4294967296 \(ns-3 queue sizes"):
+        scenario_from_dict({**doc, "queue_capacity": 2**32 + 1})
+
+
 def test_relative_json_grid_runs_in_round_mode_from_another_folder(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

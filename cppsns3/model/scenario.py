@@ -72,6 +72,8 @@ __all__ = [
 ]
 
 ALGORITHMS = ("qtdr", "qos-r", "ra-dbmm")
+#: The largest K: ns-3's QueueSize holds a 32-bit packet count (MaxSize = K - 1).
+MAX_QUEUE_CAPACITY = 2**32
 #: Seeds ns-3's RngSeedManager accepts: 1 <= seed < 2**31 (0 is refused by ns-3).
 SEED_MIN, SEED_MAX = 1, 2**31 - 1
 FAULT_KINDS = ("link_down", "tampered_block", "unregistered_key", "line_trip")
@@ -470,6 +472,8 @@ def scenario_from_dict(data: dict, *, base_dir: Path | str | None = None, path: 
     seed = check_seed(data["seed"]) if "seed" in data else 1
     period = _num(data, "sampling_period_s", 1.0)
     cap = _num(data, "queue_capacity", 50, integer=True)
+    if cap > MAX_QUEUE_CAPACITY:
+        raise _err("queue_capacity", cap, f"must be <= {MAX_QUEUE_CAPACITY} (ns-3 queue sizes are 32-bit)")
     delay_bound = _num(data, "delay_bound_ms", 50.0)
     hop_bound = _num(data, "hop_bound", 0, integer=True) if "hop_bound" in data else 0
     yen_k = _num(data, "yen_k", 5, integer=True)

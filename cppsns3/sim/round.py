@@ -447,17 +447,13 @@ class RoundRun(NetworkRun):
             srv.SetNodeIndex(i)
             srv.SetCallback(self._callback)
         self.monitors = attach_port_monitors(spec, topo)
-        self.fm_helper = ns.FlowMonitorHelper()
-        # ns-3's default 1 ms histogram bins hold this network's delays in one bin.
-        for attr in ("DelayBinWidth", "JitterBinWidth"):
-            self.fm_helper.SetMonitorAttribute(attr, ns.DoubleValue(1e-5))
-        self.fm = self.fm_helper.InstallAll()
+        self._install_flowmon(1e-5)
 
     def _simulate(self) -> dict:
         import networkx as nx
 
         from cppsns3.ns3 import ns
-        from cppsns3.sim.netbuild import flowmon_records, port_snapshot
+        from cppsns3.sim.netbuild import port_snapshot
 
         spec, topo, state = self.spec, self.topo, self.state
         generator = int(spec.round.generator)
@@ -509,13 +505,7 @@ class RoundRun(NetworkRun):
         end_s = ns.Simulator.Now().GetSeconds()
         ports = {(u, v): port_snapshot(m) for (u, v), m in self.monitors.items()}
         events = int(ns.Simulator.GetEventCount())
-        if spec.flowmon_xml:
-            import os
-
-            tmp = spec.flowmon_xml + ".part"
-            self.fm.SerializeToXmlFile(tmp, True, True)
-            os.replace(tmp, spec.flowmon_xml)
-        fmrec = flowmon_records(self.fm, self.fm_helper, topo)
+        fmrec = self._flowmon_results()
         flows = []
         for f in spec.flows:
             rec = fmrec.get((f.src, f.dst, 6, BLOCK_PORT), {})

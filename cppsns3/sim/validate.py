@@ -15,13 +15,12 @@ packet ends received or abandoned: sent = received + abandoned per flow.
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
 from cppsns3.errors import SimulationError
 from cppsns3.model.stats import batch_means
-from cppsns3.sim.netbuild import NetworkRun, attach_port_tools, flowmon_records, port_snapshot, vector_to_numpy
+from cppsns3.sim.netbuild import NetworkRun, attach_port_tools, port_snapshot, vector_to_numpy
 
 __all__ = ["ValidateRun", "run_validate", "SINK_PORT", "DELAY_BATCHES"]
 
@@ -94,18 +93,14 @@ class ValidateRun(NetworkRun):
             if not self.recorder.Attach(topo.node(i), i):
                 raise SimulationError(f"path recorder did not attach at node {spec.labels[i]}")
 
-        self.fm_helper = ns.FlowMonitorHelper()
-        # ns-3's default 1 ms histogram bins hold this network's delays in one bin.
-        for attr in ("DelayBinWidth", "JitterBinWidth"):
-            self.fm_helper.SetMonitorAttribute(attr, ns.DoubleValue(1e-6))
-        self.fm = self.fm_helper.InstallAll()
+        self._install_flowmon(1e-6)
 
     def _simulate(self) -> dict:
         import time
 
         from cppsns3.ns3 import ns
 
-        spec, topo, monitors = self.spec, self.topo, self.monitors
+        spec, monitors = self.spec, self.monitors
         n_flows = len(spec.flows)
         t_sim = time.perf_counter()
         ns.Simulator.Stop(ns.Seconds(spec.warmup_s))
@@ -123,11 +118,7 @@ class ValidateRun(NetworkRun):
         sim_s = time.perf_counter() - t_sim
         events = int(ns.Simulator.GetEventCount())
 
-        if spec.flowmon_xml:
-            tmp = spec.flowmon_xml + ".part"
-            self.fm.SerializeToXmlFile(tmp, True, True)
-            os.replace(tmp, spec.flowmon_xml)
-        fmrec = flowmon_records(self.fm, self.fm_helper, topo)
+        fmrec = self._flowmon_results()
 
         # Sink records, all nodes together.
         fl, sq, dl, ar = [], [], [], []
