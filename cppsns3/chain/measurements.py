@@ -38,6 +38,21 @@ with ``g(h; mu, sigma) = exp(-d^2 / (2 sigma^2))`` and ``d`` the circular
 distance in hours; Saturday and Sunday are weekend days.  Generator (``gen``
 and ``sgen``) active power follows the noise-free profile so the slack bus
 only balances the noise and the losses.
+
+SimBench profiles
+-----------------
+A grid from the simbench package (``"simbench:CODE"``, see
+:func:`cppsns3.model.grid.load_grid`) carries its own time series in
+``net.profiles``.  On such a net (``net.profiles`` non-empty) the absolute
+values ``simbench.get_absolute_values(net, profiles_instead_of_study_cases=True)``
+replace the synthetic profile: step ``s`` (time ``start_time_s + s * step_s``)
+uses profile row ``int(round(s * step_s / 900)) % n_rows`` (SimBench steps are
+15 min; the year wraps around) for every load's ``p_mw`` and ``q_mvar``, every
+static generator's and storage unit's ``p_mw`` and, where the profiles give
+them, the generators' ``p_mw``; an element without a profile column keeps its
+case value.  No noise is added (``noise_std`` and ``seed`` do not change the
+values): the profiles are the data.  :attr:`PowerFlowStepper.profile_source`
+tells which profile a stepper uses (``"synthetic"`` or ``"simbench"``).
 """
 
 from __future__ import annotations
@@ -356,8 +371,36 @@ def _series_cached(grid, days: int, step_s: float, seed: int, start_time_s: floa
     return frame
 
 
+#: SimBench profile time step, seconds (15 min).
+SIMBENCH_STEP_S = 900.0
+
+
+def _simbench_values(net, grid: str) -> dict | None:
+    """``(element, field) -> frame`` of a net's SimBench absolute profiles, or None without profiles."""
+    profiles = net.get("profiles") if hasattr(net, "get") else None
+    if not isinstance(profiles, dict) or not any(
+            isinstance(v, pd.DataFrame) and len(v) for v in profiles.values()):
+        return None
+    try:
+        import simbench
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            values = simbench.get_absolute_values(net, profiles_instead_of_study_cases=True)
+    except Exception as exc:  # noqa: BLE001 - a net whose profiles do not fit it
+        msg = " ".join(str(exc).split())[:200]
+        raise ScenarioError(f"grid: the SimBench profiles of {grid!r} do not apply ({msg})") from None
+    return values
+
+
 class PowerFlowStepper:
-    """The power flow of one grid at the steps of the synthetic load profile.
+    """The power flow of one grid at the steps of its load profile.
+
+    The synthetic daily profile of the module docstring, or, on a net with
+    SimBench profiles (``net.profiles``), those profiles: step ``s`` uses
+    profile row ``int(round(s * step_s / 900)) % n_rows`` for load
+    ``p_mw``/``q_mvar``, sgen and storage ``p_mw`` (gen ``p_mw`` where given),
+    without noise (module docstring, "SimBench profiles").
 
     What :func:`power_flow_series` computes row by row, opened up for a
     co-simulation: between steps the caller may change the working net
@@ -369,7 +412,15 @@ class PowerFlowStepper:
     grid : str or pandapowerNet
     n_steps : int
     step_s, seed, start_time_s, noise_std
-        As :func:`power_flow_series`.
+        As :func:`power_flow_series` (``seed`` and ``noise_std`` are unused
+        with SimBench profiles).
+
+    Attributes
+    ----------
+    profile_source : str
+        ``"synthetic"`` or ``"simbench"``.
+    profile_rows : numpy.ndarray or None
+        The SimBench profile row of every step (None for the synthetic profile).
     """
 
     def __init__(self, grid, n_steps: int, step_s: float = 900.0, seed: int = 0,
@@ -386,6 +437,12 @@ class PowerFlowStepper:
         self._g0 = net.gen.p_mw.to_numpy(dtype=float).copy()
         self._s0 = net.sgen.p_mw.to_numpy(dtype=float).copy()
         self._noise = rng.normal(0.0, noise_std, size=(n_steps, len(self._p0)))
+        self.profile_source = "synthetic"
+        self.profile_rows = None
+        self._set: list[tuple[str, str, np.ndarray]] = []  # (table, field, values[step, element])
+        values = _simbench_values(net, self.grid)
+        if values is not None:
+            self._use_simbench(values, n_steps, float(step_s))
         # Group the extraction plan per result table for vectorised reads.
         self._groups: dict[tuple[str, str], tuple[list[int], list[object]]] = {}
         for k, (_, table, field, idx) in enumerate(plan):
@@ -393,6 +450,28 @@ class PowerFlowStepper:
             pos.append(k)
             ids.append(idx)
         self._ok = False
+
+    def _use_simbench(self, values: dict, n_steps: int, step_s: float) -> None:
+        n_rows = max((len(v) for v in values.values() if isinstance(v, pd.DataFrame)), default=0)
+        if n_rows == 0:
+            return
+        rows = np.array([int(round(s * step_s / SIMBENCH_STEP_S)) % n_rows for s in range(n_steps)],
+                        dtype=np.int64)
+        for table, fld in (("load", "p_mw"), ("load", "q_mvar"), ("sgen", "p_mw"), ("storage", "p_mw"),
+                           ("gen", "p_mw")):
+            frame = values.get((table, fld))
+            elements = self.net[table] if table in self.net else None
+            if frame is None or elements is None or not len(elements) or frame.shape[1] == 0:
+                continue
+            if len(frame) != n_rows:
+                raise ScenarioError(f"grid: the SimBench profiles of {self.grid!r} differ in length "
+                                    f"({table} {fld}: {len(frame)} rows, not {n_rows})")
+            case = elements[fld].to_numpy(dtype=float)
+            v = frame.reindex(columns=elements.index).to_numpy(dtype=float)[rows]
+            v = np.where(np.isnan(v), case[None, :], v)  # no profile column: the case value
+            self._set.append((table, fld, v))
+        self.profile_source = "simbench"
+        self.profile_rows = rows
 
     def topology_changed(self) -> None:
         """The next power flow starts afresh (no recycled results)."""
@@ -409,12 +488,18 @@ class PowerFlowStepper:
         import pandapower as pp
 
         net, f = self.net, self.factor[s]
-        net.load["p_mw"] = self._p0 * f * (1.0 + self._noise[s])
-        net.load["q_mvar"] = self._q0 * f * (1.0 + self._noise[s])
-        if len(self._g0):
-            net.gen["p_mw"] = self._g0 * f
-        if len(self._s0):
-            net.sgen["p_mw"] = self._s0 * f
+        if self.profile_rows is not None:
+            for table, fld, v in self._set:
+                net[table][fld] = v[s]
+            where = f"SimBench profile row {int(self.profile_rows[s])}"
+        else:
+            net.load["p_mw"] = self._p0 * f * (1.0 + self._noise[s])
+            net.load["q_mvar"] = self._q0 * f * (1.0 + self._noise[s])
+            if len(self._g0):
+                net.gen["p_mw"] = self._g0 * f
+            if len(self._s0):
+                net.sgen["p_mw"] = self._s0 * f
+            where = f"load factor {f:.3f}"
         try:
             _run(net, "results" if self._ok else "auto")
             self._ok = True
@@ -426,7 +511,7 @@ class PowerFlowStepper:
                 self._ok = False
                 raise PowerFlowError(
                     f"power flow of grid {self.grid!r} did not converge at step {s} "
-                    f"(time_s={self.times[s]:.0f}, load factor {f:.3f})") from exc
+                    f"(time_s={self.times[s]:.0f}, {where})") from exc
         row = np.empty(len(self.columns), dtype=float)
         for (table, field), (pos, ids) in self._groups.items():
             row[pos] = getattr(net, table)[field].loc[ids].to_numpy(dtype=float)
@@ -452,6 +537,9 @@ def power_flow_series(grid, days: int = 1, step_s: float = 900.0, seed: int = 0,
                       start_time_s: float = DEFAULT_START_TIME_S,
                       noise_std: float = 0.01) -> pd.DataFrame:
     """Power-flow measurements of a grid over ``days`` days of load-profile steps.
+
+    The synthetic load profile, or a SimBench grid's own profiles (module
+    docstring, "SimBench profiles"; the seed and the noise do not apply then).
 
     Parameters
     ----------

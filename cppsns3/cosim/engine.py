@@ -353,6 +353,7 @@ def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFA
     summary = {
         "scenario": sc.name,
         "grid": sc.grid,
+        "profiles": stepper.profile_source,
         "seed": seed,
         "algorithm": algorithm,
         "steps": steps,

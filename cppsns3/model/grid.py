@@ -253,8 +253,12 @@ def load_grid(grid: str, base_dir: Path | str | None = None):
     Parameters
     ----------
     grid : str
-        A function name of :mod:`pandapower.networks` (``"case39"``), or a path to
-        a pandapower JSON file (relative paths resolve against ``base_dir``).
+        A function name of :mod:`pandapower.networks` (``"case39"``), a path to
+        a pandapower JSON file (relative paths resolve against ``base_dir``), or
+        ``"simbench:CODE"``: ``simbench.get_simbench_net(CODE)``, e.g.
+        ``"simbench:1-MV-rural--0-sw"`` (bus names such as ``"MV1.101 Bus 4"``
+        label the buses; the net keeps its time-series profiles in
+        ``net.profiles``, which :class:`cppsns3.chain.measurements.PowerFlowStepper` uses).
     base_dir : path, optional
         Folder for relative paths (the scenario file's folder).
 
@@ -271,12 +275,19 @@ def load_grid(grid: str, base_dir: Path | str | None = None):
     """
     import copy
 
-    return copy.deepcopy(_load_grid_cached(str(grid), str(base_dir) if base_dir is not None else ""))
+    return copy.deepcopy(_load_grid_cached(str(grid), _base_key(grid, base_dir)))
 
 
 def cached_grid(grid: str, base_dir: Path | str | None = None):
     """The process-wide cached net of :func:`load_grid`: read it, never change it."""
-    return _load_grid_cached(str(grid), str(base_dir) if base_dir is not None else "")
+    return _load_grid_cached(str(grid), _base_key(grid, base_dir))
+
+
+def _base_key(grid, base_dir) -> str:
+    """The folder part of the cache key: none for names that no folder changes (``simbench:``)."""
+    if base_dir is None or str(grid).startswith("simbench:"):
+        return ""
+    return str(base_dir)
 
 
 @functools.lru_cache(maxsize=8)
@@ -286,6 +297,8 @@ def _load_grid_cached(grid: str, base_dir: str):
     import pandapower as pp
     import pandapower.networks as pn
 
+    if grid.startswith("simbench:"):
+        return _load_simbench(grid)
     looks_like_file = grid.endswith(".json") or "/" in grid or "\\" in grid
     if not looks_like_file:
         fn = getattr(pn, grid, None)
@@ -306,6 +319,29 @@ def _load_grid_cached(grid: str, base_dir: str):
         return pp.from_json(str(path))
     except Exception as exc:  # noqa: BLE001 - any parse failure is bad input
         raise ScenarioError(f"grid: file {grid!r} is not a pandapower JSON net ({exc})") from None
+
+
+def _load_simbench(grid: str):
+    """The SimBench net of ``"simbench:CODE"`` (with its profiles in ``net.profiles``)."""
+    import warnings
+
+    code = grid[len("simbench:"):].strip()
+    try:
+        import simbench
+    except ImportError:  # pragma: no cover - a declared dependency
+        raise ScenarioError(f"grid: {grid!r} needs the simbench package (pip install simbench)") from None
+    if code not in simbench.collect_all_simbench_codes():
+        raise ScenarioError(f"grid: unknown SimBench code {code!r} in {grid!r} (e.g. 'simbench:1-MV-rural--0-sw')")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            net = simbench.get_simbench_net(code)
+    except Exception as exc:  # noqa: BLE001 - data the package does not ship
+        msg = " ".join(str(exc).split())[:200]
+        raise ScenarioError(f"grid: SimBench code {code!r} in {grid!r} does not load ({msg})") from None
+    if net is None or len(net.bus) == 0:
+        raise ScenarioError(f"grid: SimBench code {code!r} in {grid!r} does not load (no buses)")
+    return net
 
 
 class _UnionFind:
