@@ -262,12 +262,14 @@ main(int argc, char** argv)
                 "\"counts\": {\"sent\": %llu, \"received\": %llu, \"dropped\": %llu, "
                 "\"warmup_packets\": %llu}, "
                 "\"timing\": {\"events\": %llu, \"build_wall_s\": %.9g, \"sim_wall_s\": %.9g, "
+                "\"sim_cpu_s\": %.9g, "
                 "\"stats_wall_s\": %.9g, \"process_wall_s\": %.9g}}\n",
                 rho, cfg.capacity, (unsigned long long)nPackets, cfg.seed, arrivalRate, serviceRate,
                 a.loss, a.number, a.time, loss, lossHw, wMean, wHw, r.mean_number_in_system,
                 r.observed_time_s > 0 ? r.busy_time_s / r.observed_time_s : NAN,
                 (unsigned long long)r.sent, (unsigned long long)r.received,
                 (unsigned long long)dropped, (unsigned long long)start,
-                (unsigned long long)r.events, r.build_wall_s, r.sim_wall_s, statsWall, SinceStart());
+                (unsigned long long)r.events, r.build_wall_s, r.sim_wall_s, r.sim_cpu_s, statsWall,
+                SinceStart());
     return 0;
 }

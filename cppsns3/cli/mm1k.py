@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
         t = r.get("timing") or {}
         if t:
             print(f"cppsns3: ns-3 run: {t['events']} events, build {t['build_wall_s']:.4f} s, "
-                  f"simulation {t['sim_wall_s']:.4f} s "
+                  f"simulation {t['sim_wall_s']:.4f} s (cpu {t['sim_cpu_s']:.4f} s) "
                   f"({'native library' if t['native_library'] else 'JIT-compiled C++'})", file=sys.stderr)
         if as_json:
             keep = ("rho", "capacity", "packets", "seed", "arrival_rate_per_s", "service_rate_per_s",

@@ -60,6 +60,7 @@ class SingleLinkResult(ctypes.Structure):
         ("events", ctypes.c_uint64),
         ("build_wall_s", ctypes.c_double),
         ("sim_wall_s", ctypes.c_double),
+        ("sim_cpu_s", ctypes.c_double),
     ]
 
 

@@ -126,7 +126,8 @@ def run_mm1k(cfg: MM1KConfig) -> dict:
         "counts": {"sent": sent, "received": n, "dropped": dropped, "warmup_packets": start},
         "config": asdict(cfg),
         "timing": {"build_wall_s": float(r["build_wall_s"]), "sim_wall_s": float(r["sim_wall_s"]),
-                   "events": int(r["events"]), "native_library": native_lib},
+                   "sim_cpu_s": float(r["sim_cpu_s"]), "events": int(r["events"]),
+                   "native_library": native_lib},
     }
 
 

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 namespace
 {
@@ -30,6 +31,14 @@ double
 Since(std::chrono::steady_clock::time_point t0)
 {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double
+ProcessCpuS()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 } // namespace
@@ -105,6 +114,7 @@ cppsns3_single_link_run(const cppsns3_single_link_config* cfg,
     // Warm-up: the port's time average starts where the packet statistics do.
     const uint64_t events0 = Simulator::GetEventCount();
     const auto tSim = std::chrono::steady_clock::now();
+    const double cpuSim = ProcessCpuS();
     if (cfg->warmup_s > 0)
     {
         Simulator::Stop(Seconds(cfg->warmup_s));
@@ -114,6 +124,7 @@ cppsns3_single_link_run(const cppsns3_single_link_config* cfg,
     }
     Simulator::Run();
     out->sim_wall_s = Since(tSim);
+    out->sim_cpu_s = ProcessCpuS() - cpuSim;
 
     out->sent = source->GetSent();
     const uint64_t n = sink->GetCount();

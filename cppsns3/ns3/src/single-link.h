@@ -50,6 +50,7 @@ extern "C"
         uint64_t events;               ///< ns-3 events executed
         double build_wall_s;           ///< wall time to build the network
         double sim_wall_s;             ///< wall time of Simulator::Run (warm-up + rest)
+        double sim_cpu_s;              ///< CPU time of this process during it
     };
 
     /**
