@@ -59,6 +59,7 @@ from cppsns3.model.grid import BandwidthRule, CppsNetwork, build_network, load_g
 __all__ = [
     "ALGORITHMS",
     "FAULT_KINDS",
+    "RELAY_KINDS",
     "AUTO_HOP_SLACK",
     "Terminal",
     "Fault",
@@ -76,7 +77,26 @@ ALGORITHMS = ("qtdr", "qos-r", "ra-dbmm")
 MAX_QUEUE_CAPACITY = 2**32
 #: Seeds ns-3's RngSeedManager accepts: 1 <= seed < 2**31 (0 is refused by ns-3).
 SEED_MIN, SEED_MAX = 1, 2**31 - 1
-FAULT_KINDS = ("link_down", "tampered_block", "unregistered_key", "line_trip")
+FAULT_KINDS = ("link_down", "tampered_block", "unregistered_key", "line_trip", "node_down", "link_flap",
+               "relay_drop", "relay_delay", "relay_tamper", "replay")
+#: Faults of a compromised relay: they act on the packets the node at ``bus`` forwards.
+RELAY_KINDS = ("relay_drop", "relay_delay", "relay_tamper")
+#: Every key a ``[[faults]]`` table may have (each kind uses some of them).
+FAULT_KEYS = ("kind", "at_s", "a_bus", "b_bus", "bus", "line", "until_s", "period_s", "count", "fraction",
+              "delay_ms")
+#: The keys each kind uses; ``kind`` is implied.
+_FAULT_USES = {
+    "link_down": ("at_s", "a_bus", "b_bus"),
+    "tampered_block": ("at_s", "bus"),
+    "unregistered_key": ("at_s", "bus"),
+    "line_trip": ("at_s", "a_bus", "b_bus", "line", "until_s"),
+    "node_down": ("at_s", "bus", "until_s"),
+    "link_flap": ("at_s", "a_bus", "b_bus", "period_s", "count"),
+    "relay_drop": ("bus", "fraction"),
+    "relay_delay": ("bus", "delay_ms"),
+    "relay_tamper": ("bus", "fraction"),
+    "replay": ("bus",),
+}
 AUTO_HOP_SLACK = 2
 
 _TOP_KEYS = {
@@ -104,14 +124,35 @@ class Fault:
     b_bus: int | str | None = None
     bus: int | str | None = None
     line: int | None = None  # line_trip: the pandapower line index
-    until_s: float | None = None  # line_trip: restored at this time
+    until_s: float | None = None  # line_trip, node_down: restored at this time
+    period_s: float | None = None  # link_flap: one down-and-up cycle
+    count: int | None = None  # link_flap: number of cycles
+    fraction: float | None = None  # relay_drop, relay_tamper: share of forwarded segments
+    delay_ms: float | None = None  # relay_delay: added to every forwarded segment
 
     def to_dict(self) -> dict:
         """The fault as written in outputs (keys of kinds that do not use them left out)."""
         d = {"kind": self.kind, "at_s": self.at_s, "a_bus": self.a_bus, "b_bus": self.b_bus, "bus": self.bus}
-        if self.kind == "line_trip":
-            d.update(line=self.line, until_s=self.until_s)
+        for k in _FAULT_USES.get(self.kind, ()):
+            d[k] = getattr(self, k)
         return d
+
+    def intervals(self) -> tuple:
+        """``(down_s, up_s)`` intervals of a timed outage (``up_s`` None: for good).
+
+        ``link_down``: down from ``at_s``; ``node_down``: from ``at_s`` until
+        ``until_s``; ``link_flap``: ``count`` cycles of ``period_s`` from
+        ``at_s``, each down for its first half and up for its second.  Other
+        kinds: no interval.
+        """
+        if self.kind == "link_down":
+            return ((float(self.at_s), None),)
+        if self.kind == "node_down":
+            return ((float(self.at_s), None if self.until_s is None else float(self.until_s)),)
+        if self.kind == "link_flap":
+            t0, p = float(self.at_s), float(self.period_s)
+            return tuple((t0 + i * p, t0 + i * p + p / 2) for i in range(int(self.count)))
+        return ()
 
 
 @dataclass(frozen=True)
@@ -393,6 +434,79 @@ def _check_keys(d, allowed, where):
             raise ScenarioError(f"{prefix}{k}: unknown key (allowed: {', '.join(sorted(allowed))})")
 
 
+def _fault_of(f: dict, where: str) -> Fault:
+    """One ``[[faults]]`` table checked field by field (buses against the grid later)."""
+    kind = f.get("kind")
+    if kind not in FAULT_KINDS:
+        raise _err(f"{where}.kind", kind, f"must be one of {', '.join(FAULT_KINDS)}")
+    uses = _FAULT_USES[kind]
+    for k in f:
+        if k != "kind" and k not in uses:
+            hint = {"bus": " (use a_bus, b_bus)", "a_bus": " (use bus)", "b_bus": " (use bus)"}.get(k, "")
+            if kind == "line_trip" and k == "bus":
+                hint = " (use line, or a_bus and b_bus)"
+            raise _err(f"{where}.{k}", f[k], f"not used by {kind}{hint}")
+    at_s = _num(f, "at_s", None, name=f"{where}.at_s", allow_zero=True)
+    if "at_s" in uses and at_s is None and kind not in ("tampered_block", "unregistered_key"):
+        raise ScenarioError(f"{where}.at_s: missing ({kind} is timed)")
+    until_s = None
+    if "until_s" in uses:
+        until_s = _num(f, "until_s", None, name=f"{where}.until_s", allow_zero=True)
+        if until_s is not None and until_s <= at_s:
+            raise _err(f"{where}.until_s", until_s, f"must be after at_s = {at_s!r}")
+    if kind == "line_trip":
+        if ("line" in f) == ("a_bus" in f or "b_bus" in f):
+            raise ScenarioError(f"{where}.line: line_trip names a line by line (its index) "
+                                f"or by a_bus and b_bus, not both or neither")
+        if "line" in f:
+            line = f["line"]
+            if isinstance(line, bool) or not isinstance(line, int) or line < 0:
+                raise _err(f"{where}.line", line, "must be a pandapower line index (int >= 0)")
+            return Fault(kind, at_s, line=line, until_s=until_s)
+        for k in ("a_bus", "b_bus"):
+            if k not in f:
+                raise ScenarioError(f"{where}.{k}: missing (line_trip by buses names both ends)")
+        return Fault(kind, at_s, _bus_value(f["a_bus"], f"{where}.a_bus"),
+                     _bus_value(f["b_bus"], f"{where}.b_bus"), until_s=until_s)
+    if "a_bus" in uses:  # link_down, link_flap
+        for k in ("a_bus", "b_bus"):
+            if k not in f:
+                raise ScenarioError(f"{where}.{k}: missing ({kind} names a link)")
+        extra = {}
+        if kind == "link_flap":
+            for k in ("period_s", "count"):
+                if k not in f:
+                    raise ScenarioError(f"{where}.{k}: missing (link_flap needs period_s and count)")
+            extra["period_s"] = _num(f, "period_s", None, name=f"{where}.period_s")
+            count = f["count"]
+            if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100000:
+                raise _err(f"{where}.count", count, "must be an integer in [1, 100000]")
+            extra["count"] = count
+        return Fault(kind, at_s, _bus_value(f["a_bus"], f"{where}.a_bus"),
+                     _bus_value(f["b_bus"], f"{where}.b_bus"), **extra)
+    if "bus" not in f:
+        what = "a relay" if kind in RELAY_KINDS else ("a node" if kind == "node_down" else "a terminal")
+        raise ScenarioError(f"{where}.bus: missing ({kind} names {what})")
+    extra = {}
+    if kind in ("relay_drop", "relay_tamper"):
+        if "fraction" not in f and kind == "relay_drop":
+            raise ScenarioError(f"{where}.fraction: missing (relay_drop drops this share of the segments)")
+        frac = _num(f, "fraction", 1.0, name=f"{where}.fraction", allow_zero=True)
+        if not 0.0 <= frac <= 1.0:
+            raise _err(f"{where}.fraction", f["fraction"], "must be in [0, 1]")
+        extra["fraction"] = frac
+    elif kind == "relay_delay":
+        if "delay_ms" not in f:
+            raise ScenarioError(f"{where}.delay_ms: missing (relay_delay adds this delay)")
+        d = _num(f, "delay_ms", None, name=f"{where}.delay_ms")
+        if d > 1e6:
+            raise _err(f"{where}.delay_ms", d, "must be at most 1e6 ms")
+        extra["delay_ms"] = d
+    elif kind == "node_down":
+        extra["until_s"] = until_s
+    return Fault(kind, at_s, bus=_bus_value(f["bus"], f"{where}.bus"), **extra)
+
+
 def _check_bus(bus, network, name):
     if network is not None and bus not in network.bus_to_site:
         raise ScenarioError(f"{name}: unknown bus {bus!r} in grid {network.grid!r}")
@@ -528,53 +642,8 @@ def scenario_from_dict(data: dict, *, base_dir: Path | str | None = None, path: 
     faults = []
     for i, f in enumerate(faults_raw):
         where = f"faults[{i}]"
-        _check_keys(f, {"kind", "at_s", "a_bus", "b_bus", "bus", "line", "until_s"}, where)
-        kind = f.get("kind")
-        if kind not in FAULT_KINDS:
-            raise _err(f"{where}.kind", kind, f"must be one of {', '.join(FAULT_KINDS)}")
-        at_s = _num(f, "at_s", None, name=f"{where}.at_s", allow_zero=True)
-        for k in ("line", "until_s"):
-            if k in f and kind != "line_trip":
-                raise _err(f"{where}.{k}", f[k], f"not used by {kind}")
-        if kind == "line_trip":
-            if at_s is None:
-                raise ScenarioError(f"{where}.at_s: missing (line_trip is timed)")
-            until_s = _num(f, "until_s", None, name=f"{where}.until_s", allow_zero=True)
-            if until_s is not None and until_s <= at_s:
-                raise _err(f"{where}.until_s", until_s, f"must be after at_s = {at_s!r}")
-            if "bus" in f:
-                raise _err(f"{where}.bus", f["bus"], "not used by line_trip (use line, or a_bus and b_bus)")
-            if ("line" in f) == ("a_bus" in f or "b_bus" in f):
-                raise ScenarioError(f"{where}.line: line_trip names a line by line (its index) "
-                                    f"or by a_bus and b_bus, not both or neither")
-            if "line" in f:
-                line = f["line"]
-                if isinstance(line, bool) or not isinstance(line, int) or line < 0:
-                    raise _err(f"{where}.line", line, "must be a pandapower line index (int >= 0)")
-                faults.append(Fault(kind, at_s, line=line, until_s=until_s))
-            else:
-                for k in ("a_bus", "b_bus"):
-                    if k not in f:
-                        raise ScenarioError(f"{where}.{k}: missing (line_trip by buses names both ends)")
-                faults.append(Fault(kind, at_s, _bus_value(f["a_bus"], f"{where}.a_bus"),
-                                    _bus_value(f["b_bus"], f"{where}.b_bus"), until_s=until_s))
-        elif kind == "link_down":
-            for k in ("a_bus", "b_bus"):
-                if k not in f:
-                    raise ScenarioError(f"{where}.{k}: missing (link_down names a link)")
-            if at_s is None:
-                raise ScenarioError(f"{where}.at_s: missing (link_down is timed)")
-            if "bus" in f:
-                raise _err(f"{where}.bus", f["bus"], "not used by link_down (use a_bus, b_bus)")
-            faults.append(Fault(kind, at_s, _bus_value(f["a_bus"], f"{where}.a_bus"),
-                                _bus_value(f["b_bus"], f"{where}.b_bus")))
-        else:
-            if "bus" not in f:
-                raise ScenarioError(f"{where}.bus: missing ({kind} names a terminal)")
-            for k in ("a_bus", "b_bus"):
-                if k in f:
-                    raise _err(f"{where}.{k}", f[k], f"not used by {kind} (use bus)")
-            faults.append(Fault(kind, at_s, bus=_bus_value(f["bus"], f"{where}.bus")))
+        _check_keys(f, set(FAULT_KEYS), where)
+        faults.append(_fault_of(f, where))
 
     network = None
     if build or net is not None:
@@ -591,7 +660,7 @@ def scenario_from_dict(data: dict, *, base_dir: Path | str | None = None, path: 
                     fault_lines(net, f)
                 except KeyError as exc:
                     raise ScenarioError(f"faults[{i}].{exc.args[0]}") from None
-            elif f.kind == "link_down":
+            elif f.kind in ("link_down", "link_flap"):
                 _check_bus(f.a_bus, network, f"faults[{i}].a_bus")
                 _check_bus(f.b_bus, network, f"faults[{i}].b_bus")
                 a, b = network.site_of(f.a_bus), network.site_of(f.b_bus)
@@ -600,6 +669,10 @@ def scenario_from_dict(data: dict, *, base_dir: Path | str | None = None, path: 
                         f"faults[{i}].b_bus: no link between bus {f.a_bus!r} and bus {f.b_bus!r}")
             else:
                 _check_bus(f.bus, network, f"faults[{i}].bus")
+                if f.kind == "replay" and network.site_of(f.bus) not in {
+                        network.site_of(t.bus) for t in terminals}:
+                    raise ScenarioError(f"faults[{i}].bus: replay needs a demand terminal (it re-sends its "
+                                        f"own older block), bus {f.bus!r} has none")
         if hop_bound == 0:
             hop_bound = auto_hop_bound(network, terminals)
     else:
