@@ -73,6 +73,31 @@ def test_the_grid_moves_and_the_estimator_sees_it(clean_run):
     assert (s.time_s == [0, 900, 1800, 2700]).all()
 
 
+def test_each_step_is_estimated_against_its_own_power_flow(clean_run):
+    """The engine overlaps step k's estimation with step k+1's power flow (pipeline): the
+    estimation must still see step k's solved net, and each data block point at the tip of
+    the round before it.  Recomputed here one step after the other, without the engine."""
+    from cppsns3.chain.chainfile import read_chain
+    from cppsns3.chain.measurements import DEFAULT_START_TIME_S, PowerFlowStepper
+    from cppsns3.cosim.estimation import estimate, measurement_table
+
+    sc = _ieee14_all_terminals()
+    gen_bus = clean_run.summary["generator_bus"]
+    stepper = PowerFlowStepper(sc.net, 4, 900.0, sc.seed, DEFAULT_START_TIME_S)
+    expect = []
+    for k in range(4):
+        stepper.solve(k)
+        table = measurement_table(stepper.net, list(range(1, 15)), seed=sc.seed, step=k)
+        expect.append(estimate(stepper.net, table, local_bus=gen_bus).max_vm_error_pu)
+    got = clean_run.steps.se_max_vm_error_pu.to_numpy(dtype=float)
+    assert np.array_equal(got, np.array(expect)), (got, expect)
+    assert len(set(got.tolist())) == 4  # the steps differ, so a step mixed up with its neighbour shows
+    tip = bytes(32)
+    for gblk, data in read_chain(clean_run.chain_path).rounds:
+        assert gblk.prev_hash == tip and {d.prev_hash for d in data} == {tip} and len(data) == 14
+        tip = gblk.hash()
+
+
 def test_same_seed_same_steps_and_chain(clean_run, tmp_path):
     again = cosim(_ieee14_all_terminals(), tmp_path / "b", steps=4, progress=False)
     a_dir = clean_run.out_dir

@@ -20,6 +20,7 @@ MB here is 10**6 bytes.
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ from .keys import Terminal
 from .measurements import Measurement, measurements_for_terminal, power_flow_series
 from .merkle import merkle_root
 
-__all__ = ["block_of_size", "measurements_of_size"]
+__all__ = ["block_of_size", "block_body", "BlockBody", "measurements_of_size"]
 
 _U16 = struct.Struct(">H")
 _DD = struct.Struct(">dd")
@@ -167,16 +168,93 @@ def block_of_size(terminal: Terminal, size_mb: float, frame: pd.DataFrame | None
         If ``size_mb`` is not positive, the step is outside the frame, or the
         terminal measures nothing at its bus.
     """
+    body = block_body(terminal, size_mb, frame, grid=grid, bus=bus, step=step, time_s=time_s,
+                      period_s=period_s, seed=seed)
+    return body.seal(prev_hash, timestamp_s)
+
+
+@dataclass(frozen=True)
+class BlockBody:
+    """The records of a data block and their Merkle root, before the header is signed.
+
+    What :func:`block_of_size` builds in two parts: the body (records, root:
+    all the hashing) does not depend on the chain, :meth:`seal` adds the
+    header (previous hash, timestamp) and the signature.  The co-simulation
+    makes the next step's bodies while the network of the current step runs
+    and seals them once the chain's tip is known.
+
+    Attributes
+    ----------
+    terminal : Terminal
+    measurements : list of Measurement
+    records : list of bytes
+        The encoded records (the Merkle tree's leaves).
+    merkle_root : bytes
+    end_s : float
+        Time of the last sample (the default timestamp).
+    """
+
+    terminal: Terminal
+    measurements: list
+    records: list
+    merkle_root: bytes
+    end_s: float
+
+    def seal(self, prev_hash: bytes = bytes(32), timestamp_s: float | None = None) -> DataBlock:
+        """The signed :class:`DataBlock` of this body.
+
+        Parameters
+        ----------
+        prev_hash : bytes, default 32 zero bytes
+        timestamp_s : float, optional
+            Default :attr:`end_s`.
+
+        Returns
+        -------
+        DataBlock
+
+        Raises
+        ------
+        ValueError
+            If ``prev_hash`` is not 32 bytes or the timestamp is not finite.
+        """
+        ts = self.end_s if timestamp_s is None else timestamp_s
+        tid = self.terminal.terminal_id
+        header = DataBlock.header_for(prev_hash, ts, self.merkle_root, tid, len(self.records))
+        blk = DataBlock(prev_hash, ts, self.merkle_root, tid, self.measurements, self.terminal.sign(header),
+                        _records=self.records)
+        blk._body_root = self.merkle_root
+        return blk
+
+
+def block_body(terminal: Terminal, size_mb: float, frame: pd.DataFrame | None = None, *,
+               grid: str = "case39", bus=None, step: int | None = None, time_s: float | None = None,
+               period_s: float = 900.0, seed: int = 0) -> BlockBody:
+    """The unsigned body of :func:`block_of_size` (same parameters, no chain fields).
+
+    Returns
+    -------
+    BlockBody
+
+    Raises
+    ------
+    ValueError
+        As :func:`block_of_size`.
+
+    Examples
+    --------
+    >>> from cppsns3.chain import Terminal, power_flow_series
+    >>> from cppsns3.chain.sized import block_body
+    >>> t = Terminal.from_seed("T5", 5, 1)
+    >>> body = block_body(t, 0.01, power_flow_series("case39", days=1, seed=1))
+    >>> blk = body.seal(bytes(32))
+    >>> blk.computed_merkle_root() == body.merkle_root and len(blk.to_bytes()) >= 10000
+    True
+    """
     if not (size_mb > 0 and np.isfinite(size_mb)):
         raise ValueError(f"size_mb must be a positive number, got {size_mb!r}")
     if frame is None:
         frame = power_flow_series(grid, days=1, seed=seed)
     t0, m0, m1 = _plan(frame, terminal, bus, step, time_s, None if frame.attrs else grid)
     ms, recs, t_end = _records_of_size(terminal, int(round(size_mb * 1e6)), t0, period_s, m0, m1)
-    ts = t_end if timestamp_s is None else timestamp_s
-    root = merkle_root(recs)
-    header = DataBlock.header_for(prev_hash, ts, root, terminal.terminal_id, len(recs))
-    blk = DataBlock(prev_hash, ts, root, terminal.terminal_id, ms, terminal.sign(header),
-                    _records=recs)
-    blk._body_root = root
-    return blk
+    return BlockBody(terminal, ms, recs, merkle_root(recs), t_end)

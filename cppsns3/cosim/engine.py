@@ -32,8 +32,8 @@ peak memory: varies), ``grid.json``; ``cppsns3 report DIR`` draws the day.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-import hashlib
 import json
 import math
 import resource
@@ -184,15 +184,16 @@ def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFA
     import pandas as pd
 
     import cppsns3
-    from cppsns3.chain import ChainFileWriter, DataBlock, GeneratorBlock
+    from cppsns3.chain import ChainFileWriter, GeneratorBlock
     from cppsns3.chain.measurements import DEFAULT_START_TIME_S, PowerFlowError, PowerFlowStepper
     from cppsns3.cosim.estimation import estimate, measurement_table
     from cppsns3.model.scenario import ALGORITHMS, Scenario, check_seed
     from cppsns3.sim.netbuild import execute
     from cppsns3.sim.pipeline import RunOptions, fault_edges, prepare
     from cppsns3.sim.result import clean_json, write_atomic
-    from cppsns3.sim.round import prepare_round
-    from cppsns3.sim.runner import run_in_child
+    from cppsns3.model.grid import bus_labels
+    from cppsns3.sim.round import prepare_round, round_bodies, round_keys
+    from cppsns3.sim.runner import start_child
     from cppsns3.sim.spec import RoundInputs
     from cppsns3.sim.warmup import warm_up
 
@@ -218,135 +219,176 @@ def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFA
 
     stepper = PowerFlowStepper(sc.net, steps, step_s, seed, DEFAULT_START_TIME_S)
     opts = RunOptions(mode="round", algorithm=algorithm, seed=seed, data_scale=data_scale)
+    keys, _ = round_keys(sc, network, seed)
     warm_up()
-    rows, timing_steps, se_failures, events_total = [], [], {}, 0
+    rows, timing_steps, se_failures = [], [], {}
     chain_path = out / "chain.cpchain"
-    writer = None
-    tip, height = bytes(32), 0
+    st = _State()
     rss_at = {}
-    pa = None
+
+    def grid_side(k):
+        """Step k's power flow, its row's grid columns, a copy of the solved net, the blocks' bodies."""
+        w0 = time.perf_counter()
+        t0 = k * step_s
+        out_lines = trips.lines_out(t0)
+        net = stepper.net
+        want = net.line.index.isin(sorted(out_lines))
+        base = sc.net.line.in_service.to_numpy(dtype=bool)
+        new_state = base & ~want
+        if not np.array_equal(net.line.in_service.to_numpy(dtype=bool), new_state):
+            net.line["in_service"] = new_state
+            stepper.topology_changed()
+        g = _GridStep(k=k, row={"step": k, "time_s": t0})
+        try:
+            values = stepper.solve(k)
+        except PowerFlowError as exc:
+            g.reason = str(exc)
+            values = None
+        tripped = sorted(out_lines)
+        g.row["tripped_lines"] = " ".join(map(str, tripped))
+        if values is not None and tripped:
+            pw = net.res_line.loc[tripped, "p_from_mw"].to_numpy(dtype=float)
+            g.row["tripped_line_max_abs_p_mw"] = float(np.nanmax(np.abs(np.nan_to_num(pw)))) if pw.size else 0.0
+        else:
+            g.row["tripped_line_max_abs_p_mw"] = 0.0 if values is not None else float("nan")
+        if values is None:
+            g.row["islanded_buses"] = ""
+            g.timing = {"step": k, "pf_wall_s": time.perf_counter() - w0}
+            return g
+        lab = bus_labels(net)
+        iso = net.res_bus.index[~np.isfinite(net.res_bus.vm_pu.to_numpy(dtype=float))]
+        g.row["islanded_buses"] = " ".join(str(lab[int(i)]) for i in iso)
+        g.frame = stepper.frame([np.nan_to_num(values, nan=0.0)], [k])
+        g.ts = float(stepper.times[k])
+        g.net = copy.deepcopy(net)  # the step's truth for its estimation, which runs after the next power flow
+        w_pf = time.perf_counter()
+        g.bodies = round_bodies(sc, network, keys, g.frame, seed=seed, data_scale=data_scale, period_s=step_s)
+        g.timing = {"step": k, "pf_wall_s": w_pf - w0, "bodies_wall_s": time.perf_counter() - w_pf}
+        return g
+
+    def start_round(g):
+        """Seal step g.k's blocks on the chain's tip and start its ns-3 round in a child."""
+        w0 = time.perf_counter()
+        t0 = g.k * step_s
+        prep = prepare_round(sc, network, seed=seed, data_scale=data_scale, frame=g.frame, prev_hash=st.tip,
+                             timestamp_s=g.ts, period_s=step_s, bodies=g.bodies)
+        if st.writer is None:
+            st.writer = ChainFileWriter(chain_path, prep.registry, step_s)
+        if st.pa is None:
+            st.pa = prepare(sc, pl, opts, prep=prep)[0]
+        down = tuple(sorted(set(trips.link_down(t0, t0 + step_s))
+                            | {(max(0.0, a - t0), e) for a, e in static_down if a < t0 + step_s}))
+        ri = RoundInputs(prep=prep, generator=gen, link_down=down, timestamp_s=g.ts, prev_hash=st.tip,
+                         height=st.height)
+        spec = dataclasses.replace(st.pa, round_inputs=ri).spec(0)
+        g.prep, g.down = prep, down
+        g.timing["seal_wall_s"] = time.perf_counter() - w0
+        g.t_start = time.perf_counter()
+        return start_child(execute, spec, label=f"cosim {sc.name} algorithm {algorithm} seed {seed} step {g.k}")
+
+    def finish_round(g, child):
+        """Wait for step g.k's round; move the chain's tip to its generator block."""
+        g.raw = raw = child.wait()
+        g.timing["network_wall_s"] = time.perf_counter() - g.t_start
+        g.timing["child_build_wall_s"] = float(raw.get("build_wall_s", 0.0))
+        g.timing["child_sim_wall_s"] = float(raw.get("sim_wall_s", 0.0))
+        st.events += raw["events"]
+        gen_raw = raw.get("generator_block")
+        if gen_raw is not None:
+            g.gblk = GeneratorBlock.from_bytes(gen_raw)
+            st.tip = g.gblk.hash()
+            st.height += 1
+        g.height = st.height
+
+    def consume(g):
+        """Step g.k's consumer side: deliveries in time, estimation, chain file, its steps.csv row."""
+        w0 = time.perf_counter()
+        raw, prep, down, row = g.raw, g.prep, g.down, g.row
+        # Deliveries: late (after tolerance) or missing, per (origin, node).
+        late = 0
+        in_time_at_gen = []
+        for o in sorted(prep.payloads):
+            for node in range(len(labels)):
+                if node == o:
+                    continue
+                t_arr = raw["arrival_s"].get((o, node))
+                ok = t_arr is not None and t_arr <= tolerance_s
+                late += 0 if ok else 1
+                if node == gen and ok:
+                    in_time_at_gen.append(o)
+        terms = {network.index[network.site_of(t.bus)]: t.bus for t in sc.terminals}
+        arrived_buses = sorted({terms[o] for o in in_time_at_gen} | ({terms[gen]} if gen in terms else set()),
+                               key=str)
+        table = measurement_table(g.net, arrived_buses, seed=seed, step=g.k)
+        se = estimate(g.net, table, local_bus=gen_bus)
+        w_se = time.perf_counter()
+        if not se.ok:
+            se_failures[g.k] = se.reason
+        # Chain: the generator block and the data blocks it lists (the senders' own objects).
+        if g.gblk is not None:
+            st.writer.append(g.gblk, [prep.blocks[h] for h in g.gblk.block_hashes])
+        routes_down = 0
+        if down:
+            dl = {e for _, e in down}
+            for path in raw["routes"].values():
+                if any(network.link_id(u, v) in dl for u, v in zip(path[:-1], path[1:])):
+                    routes_down += 1
+        row.update({
+            "generation_time_s": raw["generation_time_s"],
+            "nodes_appended": raw["nodes_appended"],
+            "nodes_total": raw["nodes_total"],
+            "blocks_late": late,
+            "blocks_rejected": raw["blocks_rejected"],
+            "cut_off_buses": " ".join(str(labels[i]) for i in raw["cut_off"]),
+            "se_max_vm_error_pu": se.max_vm_error_pu if se.ok else float("nan"),
+            "se_mean_vm_error_pu": se.mean_vm_error_pu if se.ok else float("nan"),
+            "se_measurements": se.n_measurements,
+            "blocks_in_time_at_generator": len(in_time_at_gen),
+            "chain_height": g.height,
+            "down_links": " ".join(f"{labels[network.edge_a[e]]}-{labels[network.edge_b[e]]}" for _, e in down),
+            "routes_on_down_links": routes_down,
+            "round_end_s": raw["end_s"],
+            "overrun": bool(raw["end_s"] > step_s),
+            "events": raw["events"],
+        })
+        g.timing.update({"se_wall_s": w_se - w0, "chain_wall_s": time.perf_counter() - w_se})
+        done(g, se)
+
+    def done(g, se):
+        rows.append(g.row)
+        timing_steps.append(g.timing)
+        if g.k + 1 in (10, steps):
+            rss_at[g.k + 1] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        _progress(progress, g.k, steps, g.row, se)
+
+    # Pipelined: while step k's round runs in its ns-3 child, the parent does
+    # step k-1's consumer side and step k+1's power flow and block bodies
+    # (neither depends on round k); only sealing the blocks on the tip waits.
+    child, prev = None, None
     try:
+        g = grid_side(0)
         for k in range(steps):
-            t0 = k * step_s
-            w0 = time.perf_counter()
-            out_lines = trips.lines_out(t0)
-            net = stepper.net
-            want = net.line.index.isin(sorted(out_lines))
-            base = sc.net.line.in_service.to_numpy(dtype=bool)
-            new_state = base & ~want
-            if not np.array_equal(net.line.in_service.to_numpy(dtype=bool), new_state):
-                net.line["in_service"] = new_state
-                stepper.topology_changed()
-            row = {"step": k, "time_s": t0}
-            try:
-                values = stepper.solve(k)
-                pf_ok, pf_reason = True, None
-            except PowerFlowError as exc:
-                values, pf_ok, pf_reason = None, False, str(exc)
-            w_pf = time.perf_counter()
-            tripped = sorted(out_lines)
-            row["tripped_lines"] = " ".join(map(str, tripped))
-            if pf_ok and tripped:
-                p = net.res_line.loc[tripped, "p_from_mw"].to_numpy(dtype=float)
-                row["tripped_line_max_abs_p_mw"] = float(np.nanmax(np.abs(np.nan_to_num(p)))) if p.size else 0.0
-            else:
-                row["tripped_line_max_abs_p_mw"] = 0.0 if pf_ok else float("nan")
-            if pf_ok:
-                from cppsns3.model.grid import bus_labels
-
-                lab = bus_labels(net)
-                iso = net.res_bus.index[~np.isfinite(net.res_bus.vm_pu.to_numpy(dtype=float))]
-                row["islanded_buses"] = " ".join(str(lab[int(i)]) for i in iso)
-            else:
-                row["islanded_buses"] = ""
-            if not pf_ok:
-                se_failures[k] = f"power flow: {pf_reason}"
-                rows.append(_empty_row(row, len(labels), height))
-                timing_steps.append({"step": k, "pf_wall_s": w_pf - w0})
-                _progress(progress, k, steps, row, None)
-                continue
-            frame = stepper.frame([np.nan_to_num(values, nan=0.0)], [k])
-            ts = float(stepper.times[k])
-            prep = prepare_round(sc, network, seed=seed, data_scale=data_scale, frame=frame, prev_hash=tip,
-                                 timestamp_s=ts, period_s=step_s)
-            if writer is None:
-                writer = ChainFileWriter(chain_path, prep.registry, step_s)
-            if pa is None:
-                pa = prepare(sc, pl, opts, prep=prep)[0]
-            down = tuple(sorted(set(trips.link_down(t0, t0 + step_s))
-                                | {(max(0.0, a - t0), e) for a, e in static_down if a < t0 + step_s}))
-            ri = RoundInputs(prep=prep, generator=gen, link_down=down, timestamp_s=ts, prev_hash=tip, height=height)
-            spec = dataclasses.replace(pa, round_inputs=ri).spec(0)
-            w_blocks = time.perf_counter()
-            raw = run_in_child(execute, spec, label=f"cosim {sc.name} algorithm {algorithm} seed {seed} step {k}")
-            w_net = time.perf_counter()
-            events_total += raw["events"]
-
-            # Deliveries: late (after tolerance) or missing, per (origin, node).
-            sources = sorted(prep.payloads)
-            late = 0
-            in_time_at_gen = []
-            for o in sources:
-                for node in range(len(labels)):
-                    if node == o:
-                        continue
-                    t_arr = raw["arrival_s"].get((o, node))
-                    ok = t_arr is not None and t_arr <= tolerance_s
-                    late += 0 if ok else 1
-                    if node == gen and ok:
-                        in_time_at_gen.append(o)
-            terms = {network.index[network.site_of(t.bus)]: t.bus for t in sc.terminals}
-            arrived_buses = sorted({terms[o] for o in in_time_at_gen} | ({terms[gen]} if gen in terms else set()),
-                                   key=str)
-            table = measurement_table(net, arrived_buses, seed=seed, step=k)
-            se = estimate(net, table, local_bus=gen_bus)
-            w_se = time.perf_counter()
-            if not se.ok:
-                se_failures[k] = se.reason
-
-            # Chain: the generator block and the data blocks it lists.
-            gen_raw = raw.get("generator_block")
-            if gen_raw is not None:
-                gblk = GeneratorBlock.from_bytes(gen_raw)
-                by_digest = {hashlib.sha256(p).digest(): p for p in prep.payloads.values()}
-                listed = [DataBlock.from_bytes(by_digest[h]) for h in gblk.block_hashes]
-                writer.append(gblk, listed)
-                tip = gblk.hash()
-                height += 1
-            routes_down = 0
-            if down:
-                dl = {e for _, e in down}
-                for path in raw["routes"].values():
-                    if any(network.link_id(u, v) in dl for u, v in zip(path[:-1], path[1:])):
-                        routes_down += 1
-            row.update({
-                "generation_time_s": raw["generation_time_s"],
-                "nodes_appended": raw["nodes_appended"],
-                "nodes_total": raw["nodes_total"],
-                "blocks_late": late,
-                "blocks_rejected": raw["blocks_rejected"],
-                "cut_off_buses": " ".join(str(labels[i]) for i in raw["cut_off"]),
-                "se_max_vm_error_pu": se.max_vm_error_pu if se.ok else float("nan"),
-                "se_mean_vm_error_pu": se.mean_vm_error_pu if se.ok else float("nan"),
-                "se_measurements": se.n_measurements,
-                "blocks_in_time_at_generator": len(in_time_at_gen),
-                "chain_height": height,
-                "down_links": " ".join(f"{labels[network.edge_a[e]]}-{labels[network.edge_b[e]]}" for _, e in down),
-                "routes_on_down_links": routes_down,
-                "round_end_s": raw["end_s"],
-                "overrun": bool(raw["end_s"] > step_s),
-                "events": raw["events"],
-            })
-            rows.append(row)
-            timing_steps.append({"step": k, "pf_wall_s": w_pf - w0, "blocks_wall_s": w_blocks - w_pf,
-                                 "network_wall_s": w_net - w_blocks, "se_chain_wall_s": time.perf_counter() - w_net,
-                                 "se_wall_s": w_se - w_net})
-            if k + 1 in (10, steps):
-                rss_at[k + 1] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            _progress(progress, k, steps, row, se)
+            child = start_round(g) if g.frame is not None else None
+            if prev is not None:
+                consume(prev)
+                prev = None
+            if g.frame is None:
+                se_failures[k] = f"power flow: {g.reason}"
+                _empty_row(g.row, len(labels), st.height)
+                done(g, None)
+            nxt = grid_side(k + 1) if k + 1 < steps else None
+            if child is not None:
+                finish_round(g, child)
+                child, prev = None, g
+            g = nxt
+        if prev is not None:
+            consume(prev)
     finally:
-        if writer is not None:
-            writer.close()
+        if child is not None:
+            child.cancel()
+        if st.writer is not None:
+            st.writer.close()
+    tip, height, events_total = st.tip, st.height, st.events
 
     steps_df = pd.DataFrame(rows, columns=STEPS_COLUMNS)
     write_atomic(out / "steps.csv", steps_df.to_csv(index=False, float_format="%.9g", lineterminator="\n"))
@@ -380,6 +422,37 @@ def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFA
               "steps": timing_steps}
     write_atomic(out / "timing.json", json.dumps(clean_json(timing), indent=2) + "\n")
     return CosimResult(steps=steps_df, summary=summary, chain_path=chain_path, out_dir=out)
+
+
+@dataclass
+class _State:
+    """What the steps hand on: the chain's tip and height, its file, the prepared algorithm, events."""
+
+    tip: bytes = bytes(32)
+    height: int = 0
+    writer: object = None
+    pa: object = None
+    events: int = 0
+
+
+@dataclass
+class _GridStep:
+    """One step on its way through the pipeline (grid side, round, consumer side)."""
+
+    k: int
+    row: dict
+    reason: str | None = None
+    frame: object = None
+    ts: float | None = None
+    net: object = None
+    bodies: dict | None = None
+    timing: dict | None = None
+    prep: object = None
+    down: tuple = ()
+    t_start: float = 0.0
+    raw: dict | None = None
+    gblk: object = None
+    height: int = 0
 
 
 def _empty_row(row, n_nodes, height):

@@ -35,7 +35,7 @@ import numpy as np
 
 from cppsns3.sim.netbuild import NetworkRun
 
-__all__ = ["prepare_round", "round_keys", "round_prep", "run_round", "RoundRun", "BLOCK_PORT", "TCP_SEGMENT_BYTES"]
+__all__ = ["prepare_round", "round_bodies", "round_keys", "round_prep", "run_round", "RoundRun", "BLOCK_PORT", "TCP_SEGMENT_BYTES"]
 
 BLOCK_PORT = 7000
 #: The generator block goes to its own port, so FlowMonitor keeps its flows apart.
@@ -61,7 +61,7 @@ def _tamper(raw: bytes) -> bytes:
 
 def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=None, reported=None,
                   frame=None, prev_hash: bytes | None = None, timestamp_s: float | None = None,
-                  period_s: float = 900.0):
+                  period_s: float = 900.0, bodies: dict | None = None):
     """Keys, registry and the terminals' signed data blocks (parent process, pure).
 
     The measurements come from power flows of ``scenario.net`` (the net
@@ -85,20 +85,24 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
         The blocks' timestamp (default: the end of the sampling period).
     period_s : float
         Length of the sampling period.
+    bodies : dict, optional
+        Node -> :class:`~cppsns3.chain.sized.BlockBody` made beforehand by
+        :func:`round_bodies` (records and Merkle roots of ``frame``); only
+        the headers are signed here.
 
     Returns
     -------
     RoundPrep
         ``terminals`` {node: Terminal}, ``registry``, ``payloads`` {node: bytes}
         (what each demand terminal sends, tampered where a fault says so),
-        ``verdicts`` {sha256 digest: (ok, reason)}, ``block_bytes`` {node: int}.
+        ``verdicts`` {sha256 digest: (ok, reason)}, ``block_bytes`` {node: int},
+        ``blocks`` {digest: DataBlock} of the payloads that verify.
 
     Raises
     ------
     ScenarioError
         If ``data_scale`` is not positive.
     """
-    from cppsns3.chain import block_of_size
     from cppsns3.chain.measurements import power_flow_series
     from cppsns3.errors import ScenarioError
 
@@ -120,24 +124,59 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
         model = train_model(history, grid=grid, seed=seed, tolerance=scenario.datacheck.tolerance)
     elif frame is None:
         frame = power_flow_series(grid, days=1, seed=seed)
-    payloads = {}
+    if bodies is None:
+        bodies = round_bodies(scenario, network, terminals, frame, seed=seed, data_scale=data_scale,
+                              period_s=period_s, reported=reported, progress=progress)
+    payloads, blocks = {}, {}
     for term in scenario.terminals:
         site = network.site_of(term.bus)
         node = network.index[site]
+        blk = bodies[node].seal(bytes(32) if prev_hash is None else prev_hash, timestamp_s)
+        raw = blk.to_bytes()
+        if site in tampered or term.bus in tampered:
+            raw = _tamper(raw)
+        else:
+            blocks[node] = blk
+        payloads[node] = raw
+    return round_prep(terminals, registry, payloads, model=model, blocks=blocks)
+
+
+def round_bodies(scenario, network, terminals: dict, frame, *, seed: int, data_scale: float,
+                 period_s: float = 900.0, reported=None, progress=None) -> dict:
+    """The unsigned bodies (records, Merkle roots) of the terminals' data blocks of ``frame``.
+
+    The part of :func:`prepare_round` that does not depend on the chain:
+    the co-simulation makes the next step's bodies while the current
+    step's network runs.
+
+    Parameters
+    ----------
+    terminals : dict
+        Node -> Terminal (:func:`round_keys`).
+    frame : pandas.DataFrame
+        The measurements (rows as :func:`power_flow_series`).
+    reported, progress
+        As :func:`prepare_round`.
+
+    Returns
+    -------
+    dict
+        Node of a demand terminal -> :class:`~cppsns3.chain.sized.BlockBody`.
+    """
+    from cppsns3.chain.sized import block_body
+
+    bodies = {}
+    for term in scenario.terminals:
+        node = network.index[network.site_of(term.bus)]
         seen = frame
         if reported and term.bus in reported:
             seen = reported[term.bus](frame.copy())
             seen.attrs = dict(frame.attrs)
-        blk = block_of_size(terminals[node], term.data_mb * data_scale, seen, grid=frame.attrs["grid"],
-                            bus=term.bus, seed=seed, period_s=period_s,
-                            prev_hash=bytes(32) if prev_hash is None else prev_hash, timestamp_s=timestamp_s)
-        raw = blk.to_bytes()
-        if site in tampered or term.bus in tampered:
-            raw = _tamper(raw)
-        payloads[node] = raw
+        bodies[node] = block_body(terminals[node], term.data_mb * data_scale, seen, grid=frame.attrs["grid"],
+                                  bus=term.bus, seed=seed, period_s=period_s)
         if progress:
             progress()
-    return round_prep(terminals, registry, payloads, model=model)
+    return bodies
 
 
 def round_keys(scenario, network, seed: int):
@@ -162,7 +201,7 @@ def round_keys(scenario, network, seed: int):
     return terminals, registry
 
 
-def round_prep(terminals: dict, registry, payloads: dict, model=None):
+def round_prep(terminals: dict, registry, payloads: dict, model=None, blocks: dict | None = None):
     """The :class:`RoundPrep` of given payloads: verdicts (and data-check flags) once per byte string.
 
     Parameters
@@ -174,17 +213,30 @@ def round_prep(terminals: dict, registry, payloads: dict, model=None):
         Node index of a demand terminal -> the bytes it sends.
     model : optional
         A trained data-check model (``[datacheck] enabled``).
+    blocks : dict, optional
+        Node -> the DataBlock whose encoding that node's payload is (the
+        sender's own object): verified as it is instead of decoding the
+        bytes again (same verdict: the object's encoding *is* the payload,
+        checked byte for byte here).  Payloads without one are decoded.
     """
-    from cppsns3.chain import BlockFormatError, InvalidBlock
+    from cppsns3.chain import BlockFormatError, DataBlock, InvalidBlock
     from cppsns3.datacheck import check_block
     from cppsns3.sim.spec import RoundPrep
 
-    verdicts, flagged = {}, {}
-    for raw in payloads.values():
+    blocks = blocks or {}
+    verdicts, flagged, valid = {}, {}, {}
+    for node, raw in payloads.items():
         digest = hashlib.sha256(raw).digest()
+        own = blocks.get(node)
         try:
-            blk = registry.copy().verify_bytes(raw)
+            if own is not None and own.to_bytes() == raw:
+                blk = own
+                registry.copy().verify(blk)
+            else:
+                blk = DataBlock.from_bytes(raw)
+                registry.copy().verify(blk)
             verdicts[digest] = (True, "")
+            valid[digest] = blk
         except (BlockFormatError, InvalidBlock) as exc:
             verdicts[digest] = (False, getattr(exc, "reason", None) or "format error")
             continue
@@ -193,7 +245,8 @@ def round_prep(terminals: dict, registry, payloads: dict, model=None):
             # updates, so computed once per distinct block like the verdict.
             flagged[digest] = len(check_block(blk, model.fork(), update=False))
     return RoundPrep(terminals=terminals, registry=registry, payloads=payloads, verdicts=verdicts,
-                     flagged_records=flagged, block_bytes={n: len(r) for n, r in payloads.items()})
+                     flagged_records=flagged, block_bytes={n: len(r) for n, r in payloads.items()},
+                     blocks=valid)
 
 
 class _Round:

@@ -18,7 +18,7 @@ import traceback
 
 from cppsns3.errors import CppsError, SimulationError
 
-__all__ = ["run_in_child", "ChildFailure"]
+__all__ = ["run_in_child", "start_child", "ChildRun", "ChildFailure"]
 
 _TAIL_LINES = 8
 
@@ -94,42 +94,94 @@ def run_in_child(func, *args, label: str = "run", fresh: bool = False, **kwargs)
     SimulationError
         If the child raised any other error, crashed or aborted.
     """
-    ctx = mp.get_context("spawn" if fresh else "fork")
-    fd, log_path = tempfile.mkstemp(prefix="cppsns3-child-", suffix=".log")
-    os.close(fd)
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, log_path, func, args, kwargs), daemon=True)
-    try:
-        proc.start()
-        child.close()
-        try:
-            status, payload = parent.recv()
-        except EOFError:
-            status, payload = "crash", None
-        proc.join()
-        if status == "ok":
-            return payload
-        tail = _tail(log_path)
-        where = f" (last output: {' | '.join(tail.splitlines()[-3:])})" if tail else ""
-        if status == "error":
-            name, msg, is_value = payload
-            if is_value:
-                from cppsns3 import errors
+    return start_child(func, *args, label=label, fresh=fresh, **kwargs).wait()
 
-                cls = getattr(errors, name, None)
-                if isinstance(cls, type) and issubclass(cls, ValueError):
-                    raise cls(msg)  # e.g. ScenarioError keeps its class
-                raise ValueError(msg)
-            raise ChildFailure(f"{label} failed: {name}: {msg}{where}", tail, proc.exitcode)
-        raise ChildFailure(
-            f"{label} crashed (exit code {proc.exitcode}){where}", tail, proc.exitcode
-        )
-    finally:
-        parent.close()
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
+
+class ChildRun:
+    """A child started by :func:`start_child`; :meth:`wait` returns its result.
+
+    The caller may do other work between the start and :meth:`wait` (the
+    co-simulation prepares the next step's grid side while a round runs).
+    """
+
+    def __init__(self, func, args, kwargs, label: str, fresh: bool):
+        self.label = label
+        ctx = mp.get_context("spawn" if fresh else "fork")
+        fd, self._log = tempfile.mkstemp(prefix="cppsns3-child-", suffix=".log")
+        os.close(fd)
+        self._conn, child = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=_child, args=(child, self._log, func, args, kwargs), daemon=True)
         try:
-            os.unlink(log_path)
+            self._proc.start()
+        except BaseException:
+            self._cleanup()
+            raise
+        finally:
+            child.close()
+        self._done = False
+
+    def wait(self):
+        """The child's return value (waits for it).
+
+        Raises
+        ------
+        ValueError, SimulationError
+            As :func:`run_in_child`.
+        RuntimeError
+            If called twice.
+        """
+        if self._done:
+            raise RuntimeError(f"{self.label}: wait() was already called")
+        self._done = True
+        proc = self._proc
+        try:
+            try:
+                status, payload = self._conn.recv()
+            except EOFError:
+                status, payload = "crash", None
+            proc.join()
+            if status == "ok":
+                return payload
+            tail = _tail(self._log)
+            where = f" (last output: {' | '.join(tail.splitlines()[-3:])})" if tail else ""
+            if status == "error":
+                name, msg, is_value = payload
+                if is_value:
+                    from cppsns3 import errors
+
+                    cls = getattr(errors, name, None)
+                    if isinstance(cls, type) and issubclass(cls, ValueError):
+                        raise cls(msg)  # e.g. ScenarioError keeps its class
+                    raise ValueError(msg)
+                raise ChildFailure(f"{self.label} failed: {name}: {msg}{where}", tail, proc.exitcode)
+            raise ChildFailure(
+                f"{self.label} crashed (exit code {proc.exitcode}){where}", tail, proc.exitcode
+            )
+        finally:
+            self._cleanup()
+
+    def cancel(self) -> None:
+        """Kill the child if it still runs and release its resources."""
+        self._done = True
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        self._conn.close()
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join()
+        try:
+            os.unlink(self._log)
         except OSError:
             pass
+
+
+def start_child(func, *args, label: str = "run", fresh: bool = False, **kwargs) -> ChildRun:
+    """Start ``func(*args, **kwargs)`` in a child (as :func:`run_in_child`) and return at once.
+
+    Returns
+    -------
+    ChildRun
+        Call :meth:`ChildRun.wait` for the result (or :meth:`ChildRun.cancel`).
+    """
+    return ChildRun(func, args, kwargs, label, fresh)

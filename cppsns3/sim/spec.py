@@ -10,7 +10,7 @@ for :class:`cppsns3.Simulation`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
@@ -78,6 +78,9 @@ class RoundPrep:
         Digest -> records the Eq. 5-8 check flags (data validation on).
     block_bytes : dict
         Node index -> size of its payload.
+    blocks : dict
+        Digest -> the decoded :class:`cppsns3.chain.DataBlock` of each payload
+        that verifies (what a chain file records).
     """
 
     terminals: dict
@@ -86,6 +89,7 @@ class RoundPrep:
     verdicts: dict
     flagged_records: dict
     block_bytes: dict
+    blocks: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
