@@ -1,6 +1,5 @@
 """Measurements from pandapower power flows, and blocks of a requested size."""
 
-import time
 
 import numpy as np
 import pytest
@@ -103,9 +102,9 @@ def test_block_of_size_real_measurements(frame):
     assert lo - 1e-12 <= min(vm) and max(vm) <= hi + 1e-12
 
 
-def test_eight_megabyte_block_is_quick(frame):
+def test_eight_megabyte_block_has_its_size_and_verifies(frame):
+    # Its build time is a benchmark figure (scripts/bench_chain.py block_of_size_8mb_s), not a test.
     t = Terminal.from_seed("T4", 4, "size")
-    t0 = time.perf_counter()
     b = block_of_size(t, 8, frame, step=3)
-    assert time.perf_counter() - t0 < 5.0     # about 0.5 s on one core
     assert 8e6 <= b.size_bytes < 8e6 + 60
+    assert DataBlock.from_bytes(b.to_bytes()).computed_merkle_root() == b.merkle_root
