@@ -9,13 +9,16 @@ nodes as indices ``0 .. n_nodes - 1``.
 * :func:`k_shortest_simple_paths_from`: the K shortest loopless paths within
   the hop bound from one source to every node in one pass, with Yen's
   algorithm (python-igraph) for the few pairs the pass cannot certify.
+* :func:`min_cost_walks`: the cheapest non-backtracking walk within the hop
+  bound from one source to every node, for costs of any sign (the pricing
+  step of the relaxation in :mod:`~cppsns3.model.routing.relax`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["hop_bounded_paths", "k_shortest_simple_paths_from"]
+__all__ = ["hop_bounded_paths", "k_shortest_simple_paths_from", "min_cost_walks"]
 
 
 def hop_bounded_paths(n_nodes, tail, head, weight, src, hop_bound, mode="min", tie=None):
@@ -305,3 +308,102 @@ def _ksp_pass(n, tail, head, weight, src, H, k, wd):
         elif n_fin[v] > m or cut.any():
             ok[v] = False
     return out, ok
+
+
+def min_cost_walks(n_nodes, tail, head, cost, src, hop_bound):
+    """Cheapest walk of at most ``hop_bound`` links from ``src`` to every node.
+
+    Costs may be negative.  The walks are *non-backtracking* (never an edge
+    followed by its reverse) and never return to ``src``; every simple path
+    is such a walk, so the minimum over these walks is <= the minimum over
+    the simple paths within the hop bound (exact layered dynamic programme
+    over directed-edge states, one layer per hop).
+
+    Parameters
+    ----------
+    n_nodes : int
+    tail, head : int arrays
+        Directed edges (both directions of every link).
+    cost : float array
+        Cost per directed edge, any sign.
+    src : int
+    hop_bound : int
+
+    Returns
+    -------
+    (label, walks)
+        ``label`` per node (``inf`` where unreachable, ``0`` at ``src``) and
+        ``walks``, per node the list of directed edge indices of its cheapest
+        walk (``None`` where unreachable, ``[]`` at ``src``).
+    """
+    tail = np.asarray(tail, dtype=np.int64)
+    head = np.asarray(head, dtype=np.int64)
+    cost = np.asarray(cost, dtype=float)
+    E2 = tail.size
+    tr_from, tr_to = _transitions(tail, head, n_nodes)
+    keep = head[tr_to] != src
+    tr_from, tr_to = tr_from[keep], tr_to[keep]
+    order = np.lexsort((tr_from, tr_to))
+    tr_from, tr_to = tr_from[order], tr_to[order]
+    grp = np.flatnonzero(np.r_[True, tr_to[1:] != tr_to[:-1]]) if tr_to.size else np.zeros(0, int)
+    gto = tr_to[grp]
+    by_head = np.argsort(head, kind="stable")
+    hgrp = np.flatnonzero(np.r_[True, head[by_head][1:] != head[by_head][:-1]])
+    hnode = head[by_head][hgrp]
+    lab = np.full(E2, np.inf)
+    first = (tail == src) & (head != src)
+    lab[first] = cost[first]
+    best = np.full(n_nodes, np.inf)
+    best_state = np.full(n_nodes, -1, dtype=np.int64)
+    best_layer = np.zeros(n_nodes, dtype=np.int64)
+    preds = [None, None]  # no predecessor at layers 0 and 1
+
+    def settle(layer):
+        vals = lab[by_head]
+        m = np.minimum.reduceat(vals, hgrp)
+        better = m < best[hnode]
+        if better.any():
+            # the first state reaching the minimum, per node
+            pos = np.flatnonzero(vals == np.repeat(m, np.diff(np.r_[hgrp, E2])))
+            node_of = head[by_head][pos]
+            firstpos = {}
+            for q, v in zip(pos.tolist(), node_of.tolist()):
+                firstpos.setdefault(v, q)
+            for v in hnode[better].tolist():
+                best[v] = lab[by_head[firstpos[v]]]
+                best_state[v] = by_head[firstpos[v]]
+                best_layer[v] = layer
+
+    settle(1)
+    for h in range(2, int(hop_bound) + 1):
+        if tr_to.size == 0:
+            break
+        cand = lab[tr_from] + cost[tr_to]
+        m = np.minimum.reduceat(cand, grp)
+        if not np.isfinite(m).any():
+            break
+        is_min = cand == np.repeat(m, np.diff(np.r_[grp, cand.size]))
+        idx = np.flatnonzero(is_min)
+        g_of = np.searchsorted(grp, idx, side="right") - 1
+        firsts = idx[np.r_[True, g_of[1:] != g_of[:-1]]]
+        pred = np.full(E2, -1, dtype=np.int64)
+        lab = np.full(E2, np.inf)
+        lab[gto] = m
+        pred[tr_to[firsts]] = tr_from[firsts]
+        preds.append(pred)
+        settle(h)
+    best[src] = 0.0
+    walks = [None] * n_nodes
+    walks[src] = []
+    for v in np.flatnonzero(np.isfinite(best)).tolist():
+        if v == src:
+            continue
+        e, h = int(best_state[v]), int(best_layer[v])
+        seq = [e]
+        while h > 1:
+            e = int(preds[h][e])
+            h -= 1
+            seq.append(e)
+        seq.reverse()
+        walks[v] = seq
+    return best, walks
