@@ -19,7 +19,6 @@ try:  # Python >= 3.11
 except ModuleNotFoundError:  # pragma: no cover
     import tomli as tomllib
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
@@ -199,9 +198,8 @@ TYPED = {
     "seed": st.integers(1, 2**31 - 1),
     "queue_capacity": POS_INTS,
     "delay_bound_ms": POS_FLOATS,
-    # beyond 64 hops / 1000 paths: known bugs L3 / L4, see KNOWN_BUGS
-    "hop_bound": st.one_of(st.integers(1, 20), st.sampled_from([1, 13, 14, 30])),
-    "yen_k": st.one_of(st.integers(1, 8), st.sampled_from([50, 200])),
+    "hop_bound": st.one_of(st.integers(1, 20), st.sampled_from([1, 13, 14, 30, 10**6, 2**63 - 1])),
+    "yen_k": st.one_of(st.integers(1, 8), st.sampled_from([50, 200, 1001, 2**62])),
     "t_wait_s": st.one_of(st.just(0.0), POS_FLOATS),
     "sampling_period_s": POS_FLOATS,
     "mean_packet_bytes": st.one_of(st.floats(min_value=30.000001, max_value=1.7e308),
@@ -238,100 +236,57 @@ def typed_documents(draw):
     return doc
 
 
-# --------------------------------------------------------------------------- known bugs
+# --------------------------------------------------------------------------- found and fixed
 
-#: Loader (and planner) failures this fuzzer found that are not fixed yet:
-#: ``(id, changes to ieee14.toml, exception raised today, what is wrong)``.
-#: Each is an xfail(strict=True) case of test_known_loader_bugs, and the fuzz
-#: tests skip documents that hit one (``known_bug``).  When one is fixed its
-#: case XPASSes and fails the suite: delete its entry here.
-KNOWN_BUGS = [
-    ("L1-int-too-large-data_mb", {"terminals": [{"bus": 2, "data_mb": 10**400}]}, OverflowError,
-     "_num: math.isfinite() of an int beyond float range (TOML integers are unbounded) raises OverflowError"),
-    ("L1-int-too-large-delay_bound", {"delay_bound_ms": 10**400}, OverflowError,
-     "same, any numeric key (delay_bound_ms, queue_capacity, hop_bound, bandwidth.default_mbps, ...)"),
-    ("L3-hop-bound-huge", {"hop_bound": 2**63 - 1}, ValueError,
-     "hop_bound is used as an array dimension by routing.paths._ksp_pass (1e3: 0.7 s, 1e5: 30 s, "
-     "2**31-1: MemoryError, 2**63-1: ValueError); a loopless path has at most n_nodes-1 links"),
-    ("L4-yen-k-huge", {"yen_k": 2**62}, ValueError,
-     "yen_k is an array dimension in routing.paths._ksp_pass (1e4: ~6 s, 1e6: MemoryError, 2**62: ValueError)"),
-    ("L5-bandwidth-1e300", {"bandwidth": {"default_mbps": 1e300}}, OverflowError,
-     "bandwidth near float max: LoadBalanceTracker.value_after squares overflow (OverflowError)"),
+#: Loader and planner failures these fuzz tests found, now fixed:
+#: ``(id, changes to ieee14.toml, field the ScenarioError names or None if it must plan, what was wrong)``.
+FIXED_BUGS = [
+    ("L1-int-too-large-data_mb", {"terminals": [{"bus": 2, "data_mb": 10**400}]}, "terminals[0].data_mb",
+     "math.isfinite() of an int beyond float range (TOML integers are unbounded) raised OverflowError"),
+    ("L1-int-too-large-delay_bound", {"delay_bound_ms": 10**400}, "delay_bound_ms", "same, any numeric key"),
+    ("L1-int-too-large-negative", {"t_wait_s": -(10**400)}, "t_wait_s", "same, negative"),
+    ("L3-hop-bound-huge", {"hop_bound": 2**63 - 1}, None,
+     "hop_bound was an array dimension of the k-shortest pass (2**63-1: ValueError); a loopless path "
+     "has at most n-1 links, so the routing now uses min(hop_bound, n-1)"),
+    ("L4-yen-k-huge", {"yen_k": 2**62}, "yen_k", "yen_k is an array dimension (1e6: MemoryError)"),
+    ("L5-bandwidth-1e300", {"bandwidth": {"default_mbps": 1e300}}, "bandwidth.default_mbps",
+     "Load_B's squares overflowed (OverflowError)"),
     ("L5-bandwidth-class-1e300", {"bandwidth": {"default_mbps": 100.0,
-                                                "classes": [{"min_kv": 0.0, "mbps": 1e300}]}}, OverflowError,
-     "same through a voltage class"),
-    ("L5-bandwidth-float-max", {"bandwidth": {"default_mbps": 1.7e308}}, (OverflowError, ValueError),
-     "service rate overflows to inf; queueing.mm1k_mean_time raises ValueError"),
-    ("L7-service-rate-underflow", {"mean_packet_bytes": 1.7e308, "algorithms": ["qos-r"]}, ValueError,
-     "8 * mean_packet_bytes overflows (or a tiny bandwidth underflows): service rate 0, "
-     "queueing.mm1k_mean_time raises ValueError when summarising a QoS-R plan"),
-    ("L7-tiny-bandwidth", {"bandwidth": {"default_mbps": 5e-324}, "mean_packet_bytes": 1e6,
-                           "algorithms": ["qos-r"]}, ValueError, "same, from a denormal bandwidth"),
-    ("L6-grid-Point", {"grid": "Point"}, AttributeError,
-     "grid names any callable of pandapower.networks: Point() (shapely) is not a net, build_network "
-     "raises AttributeError"),
-    ("L6-grid-pp_elements", {"grid": "pp_elements"}, AttributeError,
-     "pp_elements() returns a set: AttributeError 'set' object has no attribute 'bus'"),
+                                                "classes": [{"min_kv": 0.0, "mbps": 1e300}]}},
+     "bandwidth.classes[0].mbps", "same through a voltage class"),
+    ("L5-bandwidth-float-max", {"bandwidth": {"default_mbps": 1.7e308}}, "bandwidth.default_mbps",
+     "service rate overflowed to inf (ValueError in queueing)"),
+    ("L7-service-rate-underflow", {"mean_packet_bytes": 1.7e308, "algorithms": ["qos-r"]}, "mean_packet_bytes",
+     "8 * mean_packet_bytes overflowed: service rate 0, ValueError when summarising a QoS-R plan"),
+    ("L7-tiny-bandwidth", {"bandwidth": {"default_mbps": 5e-324}, "mean_packet_bytes": 1e4,
+                           "algorithms": ["qos-r"]}, "bandwidth.default_mbps", "same, from a denormal bandwidth"),
+    ("L6-grid-Point", {"grid": "Point"}, "grid",
+     "grid named any callable of pandapower.networks: Point() (shapely) is not a net (AttributeError)"),
+    ("L6-grid-pp_elements", {"grid": "pp_elements"}, "grid", "pp_elements() returns a set (AttributeError)"),
 ]
 
 
-def _ints(x):
-    if isinstance(x, bool):
-        return
-    if isinstance(x, int):
-        yield x
-    elif isinstance(x, dict):
-        for v in x.values():
-            yield from _ints(v)
-    elif isinstance(x, list):
-        for v in x:
-            yield from _ints(v)
-
-
-def _is_num(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def known_bug(doc):
-    """The KNOWN_BUGS id a document would hit (by its values), or None."""
-    if not isinstance(doc, dict):
-        return None
-    if any(abs(v) >= 2**1024 for v in _ints(doc)):
-        return "L1"
-    hops, k = doc.get("hop_bound"), doc.get("yen_k")
-    if _is_num(hops) and hops > 64:
-        return "L3"
-    if _is_num(k) and k > 1000:
-        return "L4"
-    bw = doc.get("bandwidth")
-    if isinstance(bw, dict):
-        mbps = [bw.get("default_mbps")]
-        if isinstance(bw.get("classes"), list):
-            mbps += [c.get("mbps") for c in bw["classes"] if isinstance(c, dict)]
-        if any(_is_num(m) and m > 1e150 for m in mbps):
-            return "L5"
-    else:
-        mbps = []
-    mpb = doc.get("mean_packet_bytes", 5000.0)
-    mpb = float(mpb) if _is_num(mpb) and abs(mpb) < 2**1024 else 5000.0
-    for m in [m for m in mbps if _is_num(m)] or [10000.0]:
-        with np.errstate(all="ignore"):
-            mu = np.float64(m) * 1e6 / (8.0 * np.float64(mpb))
-        if m > 0 and not 1e-300 < mu < 1e300:
-            return "L7"
-    if doc.get("grid") in ("Point", "pp_elements"):
-        return "L6"
-    return None
-
-
-@pytest.mark.parametrize("changes, exc", [
-    pytest.param(changes, exc, id=bug_id, marks=pytest.mark.xfail(strict=True, raises=exc, reason=why))
-    for bug_id, changes, exc, why in KNOWN_BUGS])
-def test_known_loader_bugs(changes, exc):
-    """Found by the fuzz tests below; to be fixed in model/scenario.py (or routing)."""
+@pytest.mark.parametrize("changes, field", [pytest.param(c, f, id=i) for i, c, f, _ in FIXED_BUGS])
+def test_fixed_loader_bugs(changes, field):
+    """Each input of FIXED_BUGS is refused with a ScenarioError naming its field, or plans."""
     doc = {**copy.deepcopy(BASE), **changes}
-    assert known_bug(doc) is not None
-    load_and_plan(doc)
+    if field is None:
+        assert load_and_plan(doc) == "planned"
+        return
+    with pytest.raises(ScenarioError) as exc:
+        scenario_from_dict(doc, base_dir=SCENARIOS)
+    assert str(exc.value).startswith(f"{field}: ")
+    assert "\n" not in str(exc.value)
+
+
+def test_huge_hop_bound_is_the_loopless_bound():
+    """hop_bound beyond n-1 plans exactly as hop_bound = n-1 (a loopless path has at most n-1 links)."""
+    n = scenario_from_dict(copy.deepcopy(BASE), base_dir=SCENARIOS).network.n_nodes
+    a = plan(scenario_from_dict({**copy.deepcopy(BASE), "hop_bound": 10**12}, base_dir=SCENARIOS))
+    b = plan(scenario_from_dict({**copy.deepcopy(BASE), "hop_bound": n - 1}, base_dir=SCENARIOS))
+    for alg in a.algorithms:
+        assert a.algorithms[alg].load_balance == b.algorithms[alg].load_balance
+        assert a.algorithms[alg].paths == b.algorithms[alg].paths
 
 
 # --------------------------------------------------------------------------- the property
@@ -361,7 +316,6 @@ def load_and_plan(doc):
 @example(doc={**BASE, "queue_capacity": 10**9})  # planned in O(1) since queueing's closed forms
 @example(doc={**BASE, "queue_capacity": 2**53 + 1})  # was a ValueError from queueing; now rejected at load
 def test_fuzz_scenario_documents(doc):
-    assume(known_bug(doc) is None)
     event(load_and_plan(doc))
 
 
@@ -369,7 +323,6 @@ def test_fuzz_scenario_documents(doc):
 @given(doc=typed_documents())
 def test_fuzz_scenario_extreme_values(doc):
     """Right types, extreme values: mostly loaded, so the planner is fuzzed too."""
-    assume(known_bug(doc) is None)
     event(load_and_plan(doc))
 
 
@@ -377,7 +330,6 @@ def test_fuzz_scenario_extreme_values(doc):
 @given(doc=st.one_of(JUNK, st.dictionaries(st.sampled_from(TOP_KEYS), JUNK, max_size=6)))
 def test_fuzz_scenario_random_tables(doc):
     """Documents that are not ieee14 at all (and may not even be tables)."""
-    assume(known_bug(doc) is None)
     event(load_and_plan(doc))
 
 

@@ -40,6 +40,11 @@ __all__ = [
 ]
 
 
+#: Largest mean packet size (bytes, headers included): the exponential sizes
+#: must stay under the 65000 B point-to-point MTU of the ns-3 layer.
+MAX_MEAN_PACKET_BYTES = 20000.0
+
+
 def service_rate_per_s(bandwidth_mbps, mean_packet_bytes: float):
     """Packets per second a port of ``bandwidth_mbps`` sends (mean-size packets)."""
     return np.asarray(bandwidth_mbps, dtype=float) * 1e6 / (8.0 * mean_packet_bytes)

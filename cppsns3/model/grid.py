@@ -307,9 +307,13 @@ def _load_grid_cached(grid: str, base_dir: str):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return fn()
+                net = fn()
         except TypeError as exc:  # needs arguments: not a ready-made grid
             raise ScenarioError(f"grid: {grid!r} is not a ready-made pandapower network ({exc})") from None
+        if not isinstance(net, pp.pandapowerNet):
+            raise ScenarioError(f"grid: {grid!r} is not a pandapower network (pandapower.networks.{grid}() "
+                                f"returns a {type(net).__name__})")
+        return net
     path = Path(grid)
     if not path.is_absolute() and base_dir:
         path = Path(base_dir) / path

@@ -54,6 +54,7 @@ except ModuleNotFoundError:  # pragma: no cover
     import tomli as tomllib
 
 from cppsns3.errors import ScenarioError
+from cppsns3.model.delay import MAX_MEAN_PACKET_BYTES
 from cppsns3.model.grid import BandwidthRule, CppsNetwork, build_network, load_grid
 
 __all__ = [
@@ -75,6 +76,14 @@ __all__ = [
 ALGORITHMS = ("qtdr", "qos-r", "ra-dbmm")
 #: The largest K: ns-3's QueueSize holds a 32-bit packet count (MaxSize = K - 1).
 MAX_QUEUE_CAPACITY = 2**32
+#: Most candidate paths per pair: ``yen_k`` is an array dimension of the
+#: k-shortest pass, and K beyond a few dozen changes no plan of these grids.
+MAX_YEN_K = 1000
+#: Link rates a scenario may give (Mbit/s): 1 kbit/s to 1 Pbit/s, so that the
+#: service rates and Load_B's squares stay far inside float range.
+MIN_BANDWIDTH_MBPS, MAX_BANDWIDTH_MBPS = 1e-3, 1e9
+#: Largest per-terminal data volume per sampling period (MB): 1 TB.
+MAX_DATA_MB = 1e6
 #: Seeds ns-3's RngSeedManager accepts: 1 <= seed < 2**31 (0 is refused by ns-3).
 SEED_MIN, SEED_MAX = 1, 2**31 - 1
 FAULT_KINDS = ("link_down", "tampered_block", "unregistered_key", "line_trip", "node_down", "link_flap",
@@ -398,7 +407,14 @@ def _err(name, value, what):
     return ScenarioError(f"{name}: {what}, got {value!r}")
 
 
-def _num(d, key, default, *, name=None, positive=True, allow_zero=False, integer=False):
+def _num(d, key, default, *, name=None, positive=True, allow_zero=False, integer=False,
+         minimum=None, maximum=None, unit=""):
+    """``d[key]`` checked as a number (``default`` when absent).
+
+    ``minimum``/``maximum`` bound the value (inclusive); ``unit`` names their
+    unit in the message.  TOML integers are unbounded, so an integer too large
+    for a float is refused here rather than overflowing later.
+    """
     name = name or key
     if key not in d:
         return default
@@ -407,10 +423,16 @@ def _num(d, key, default, *, name=None, positive=True, allow_zero=False, integer
         raise _err(name, v, "must be a number")
     if integer and not isinstance(v, int):
         raise _err(name, v, "must be an integer")
+    if isinstance(v, int) and abs(v) >= 2**1023:
+        raise ScenarioError(f"{name}: must be finite, got an integer of {len(str(abs(v)))} digits")
     if not math.isfinite(v):
         raise _err(name, v, "must be finite")
     if positive and (v < 0 or (v == 0 and not allow_zero)):
         raise _err(name, v, "must be >= 0" if allow_zero else "must be > 0")
+    if minimum is not None and v < minimum and not (allow_zero and v == 0):
+        raise _err(name, v, f"must be >= {minimum:g}{unit}")
+    if maximum is not None and v > maximum:
+        raise _err(name, v, f"must be <= {maximum:g}{unit}")
     return int(v) if integer else float(v)
 
 
@@ -580,7 +602,7 @@ def scenario_from_dict(data: dict, *, base_dir: Path | str | None = None, path: 
         if "data_mb" not in t:
             raise ScenarioError(f"terminals[{i}].data_mb: missing")
         bus = _bus_value(t["bus"], f"terminals[{i}].bus")
-        mb = _num(t, "data_mb", None, name=f"terminals[{i}].data_mb")
+        mb = _num(t, "data_mb", None, name=f"terminals[{i}].data_mb", maximum=MAX_DATA_MB, unit=" MB")
         terminals.append(Terminal(bus, mb))
 
     seed = check_seed(data["seed"]) if "seed" in data else 1
@@ -590,9 +612,9 @@ def scenario_from_dict(data: dict, *, base_dir: Path | str | None = None, path: 
         raise _err("queue_capacity", cap, f"must be <= {MAX_QUEUE_CAPACITY} (ns-3 queue sizes are 32-bit)")
     delay_bound = _num(data, "delay_bound_ms", 50.0)
     hop_bound = _num(data, "hop_bound", 0, integer=True) if "hop_bound" in data else 0
-    yen_k = _num(data, "yen_k", 5, integer=True)
+    yen_k = _num(data, "yen_k", 5, integer=True, maximum=MAX_YEN_K)
     t_wait = _num(data, "t_wait_s", 0.01, allow_zero=True)
-    mean_pkt = _num(data, "mean_packet_bytes", 5000.0)
+    mean_pkt = _num(data, "mean_packet_bytes", 5000.0, maximum=MAX_MEAN_PACKET_BYTES, unit=" B")
     if mean_pkt <= 30.0:
         raise _err("mean_packet_bytes", mean_pkt, "must be > 30 (IPv4+UDP+PPP headers are included)")
     speed = _num(data, "propagation_speed_m_per_s", 2.0e8)
@@ -613,7 +635,8 @@ def scenario_from_dict(data: dict, *, base_dir: Path | str | None = None, path: 
 
     bw_raw = data.get("bandwidth", {})
     _check_keys(bw_raw, {"default_mbps", "classes"}, "bandwidth")
-    default_mbps = _num(bw_raw, "default_mbps", 10000.0, name="bandwidth.default_mbps")
+    bw_range = dict(minimum=MIN_BANDWIDTH_MBPS, maximum=MAX_BANDWIDTH_MBPS, unit=" Mbit/s")
+    default_mbps = _num(bw_raw, "default_mbps", 10000.0, name="bandwidth.default_mbps", **bw_range)
     classes_raw = bw_raw.get("classes", [])
     if not isinstance(classes_raw, list):
         raise _err("bandwidth.classes", classes_raw, "must be an array of tables {min_kv, mbps}")
@@ -624,7 +647,7 @@ def scenario_from_dict(data: dict, *, base_dir: Path | str | None = None, path: 
             if k not in c:
                 raise ScenarioError(f"bandwidth.classes[{i}].{k}: missing")
         kv = _num(c, "min_kv", None, name=f"bandwidth.classes[{i}].min_kv", allow_zero=True)
-        mbps = _num(c, "mbps", None, name=f"bandwidth.classes[{i}].mbps")
+        mbps = _num(c, "mbps", None, name=f"bandwidth.classes[{i}].mbps", **bw_range)
         classes.append((kv, mbps))
     rule = BandwidthRule(default_mbps, tuple(classes))
 

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from cppsns3.model.delay import MAX_MEAN_PACKET_BYTES
 from cppsns3.model.queueing import mm1k
 from cppsns3.model.stats import batch_means, binomial_half_width
 
@@ -53,8 +54,8 @@ def validate_config(cfg: MM1KConfig) -> None:
         bad("seed", "must be an integer in [1, 2**32)")
     if not (math.isfinite(cfg.rate_bps) and cfg.rate_bps >= 1e3):
         bad("rate_bps", "must be >= 1000")
-    if not (math.isfinite(cfg.mean_packet_bytes) and 100 <= cfg.mean_packet_bytes <= 20000):
-        bad("mean_packet_bytes", "must be in [100, 20000] (exponential sizes under the 65000 B MTU)")
+    if not (math.isfinite(cfg.mean_packet_bytes) and 100 <= cfg.mean_packet_bytes <= MAX_MEAN_PACKET_BYTES):
+        bad("mean_packet_bytes", f"must be in [100, {MAX_MEAN_PACKET_BYTES:g}] (exponential sizes under the 65000 B MTU)")
     if not (math.isfinite(cfg.delay_s) and cfg.delay_s >= 0):
         bad("delay_s", "must be >= 0")
     if not 0 <= cfg.warmup_fraction < 0.5:

@@ -104,7 +104,8 @@ class RoutingState:
         self.t_wait = scenario.t_wait_s
         self.mean_pkt = scenario.mean_packet_bytes
         self.bound_s = scenario.delay_bound_ms / 1000.0
-        self.hop_bound = scenario.hop_bound
+        # A loopless path has at most n - 1 links: a larger bound is the same bound.
+        self.hop_bound = min(int(scenario.hop_bound), self.n - 1)
         self.mu = service_rate_per_s(self.port_bw, self.mean_pkt)
         # load-independent upper bound of W + P_loss t_wait at rho < 1
         self.port_cost_ub = self.K / self.mu + self.t_wait / (self.K + 1)
