@@ -36,6 +36,7 @@ __all__ = [
     "port_id",
     "port_ids",
     "path_delay_s",
+    "path_propagation_s",
     "select_generator",
 ]
 
@@ -127,6 +128,25 @@ def port_ids(nodes, edge_index) -> list:
     return [port_id(edge_index, u, v) for u, v in zip(nodes[:-1], nodes[1:])]
 
 
+def path_propagation_s(ports, prop_delay_s) -> float:
+    """Propagation part of a path's delay: the sum of its links' ``delay_s`` (length / v).
+
+    This is the ns-3 channel delay of every link crossed, nothing else: the
+    time to put a packet on the wire (its transmission, size / rate) belongs
+    to the sending port's time in system ``W`` (M/M/1/K time in system
+    includes service), so a path's *queueing part* is ``delay - propagation``.
+
+    Parameters
+    ----------
+    ports : sequence of int
+        Directed port ids along the path, source first.
+    prop_delay_s : array
+        Propagation delay per undirected link (port ``p`` uses link ``p // 2``).
+    """
+    ports = np.asarray(ports, dtype=np.int64)
+    return float(np.sum(np.asarray(prop_delay_s)[ports // 2])) if ports.size else 0.0
+
+
 def path_delay_s(ports, prop_delay_s, hop_cost_s, relay_only: bool = False) -> float:
     """Eq. 2 delay of one path.
 
@@ -144,7 +164,7 @@ def path_delay_s(ports, prop_delay_s, hop_cost_s, relay_only: bool = False) -> f
     ports = np.asarray(ports, dtype=np.int64)
     if ports.size == 0:
         return 0.0
-    prop = float(np.sum(prop_delay_s[ports // 2]))
+    prop = path_propagation_s(ports, prop_delay_s)
     q = hop_cost_s[ports[1:]] if relay_only else hop_cost_s[ports]
     return prop + float(np.sum(q))
 

@@ -125,7 +125,7 @@ class PreparedAlgorithm:
     scale: float
     flows: tuple
     routes: dict
-    analytic: list  # per flow: (delay_s, delay_relay_only_s)
+    analytic: list  # per flow: (delay_s, delay_relay_only_s, propagation_s)
     ports_an: dict  # per directed port: rho, loss_probability, mean_time_in_system_s, ...
     round_inputs: RoundInputs | None = None
 
@@ -283,6 +283,13 @@ def assemble(prepared: PreparedAlgorithm, runs: list, header: dict, flowmon_path
             "measured_delay_ci95_s": hw,
             "loss_ratio": dropped / sent if sent else float("nan"),
         }
+        if opts.mode == "validate":
+            # Delay = propagation (sum of link delays) + queueing part (waiting
+            # and transmission at every sending port, resends included).
+            prop = analytic[k][2]
+            rec["propagation_delay_s"] = prop
+            rec["analytic_queueing_delay_s"] = analytic[k][0] - prop
+            rec["measured_queueing_delay_s"] = mean - prop
         if opts.mode == "round":
             arr = [p["block_arrival_s"] for p in per]
             rec["block_arrival_s"], rec["block_arrival_ci95_s"] = _mean_ci(arr)

@@ -16,7 +16,7 @@ import networkx as nx
 import numpy as np
 
 from cppsns3.errors import ScenarioError
-from cppsns3.model.delay import path_delay_s, port_figures
+from cppsns3.model.delay import path_delay_s, path_propagation_s, port_figures
 
 __all__ = [
     "LinkSpec",
@@ -223,7 +223,9 @@ def analytic_flow_delays(network, flows, capacity, mean_packet_bytes, t_wait_s):
 
     Returns
     -------
-    per_flow : list of (delay_s, delay_relay_only_s)
+    per_flow : list of (delay_s, delay_relay_only_s, propagation_s)
+        ``propagation_s``: :func:`cppsns3.model.delay.path_propagation_s`, the
+        sum of the path's link delays (transmission is in the ports' W).
     ports : dict with arrays ``rho``, ``loss_probability``, ``mean_time_in_system_s``,
         ``load_mbps``, ``bandwidth_mbps`` per directed port.
     """
@@ -235,7 +237,8 @@ def analytic_flow_delays(network, flows, capacity, mean_packet_bytes, t_wait_s):
     per_flow = []
     for f in flows:
         ports = [network.port_id(u, v) for u, v in zip(f.path[:-1], f.path[1:])]
-        per_flow.append((path_delay_s(ports, prop, cost), path_delay_s(ports, prop, cost, relay_only=True)))
+        per_flow.append((path_delay_s(ports, prop, cost), path_delay_s(ports, prop, cost, relay_only=True),
+                         path_propagation_s(ports, prop)))
     return per_flow, {
         "rho": rho,
         "loss_probability": loss,
