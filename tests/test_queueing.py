@@ -320,7 +320,7 @@ def test_plan_ieee14_with_capacity_1e9():
     sc = scenario_from_dict(data, base_dir=SCEN)
     pl = plan(sc, "all")
     assert pl.queue_capacity == 10**9
-    assert set(pl.algorithms) == {"qtdr", "qos-r", "ra-dbmm"}
+    assert set(pl.algorithms) == {"qtdr", "qos-r", "ra-dbmm", "qtdr-ls"}
     obj = pl.to_json_dict()
     for a in obj["algorithms"].values():
         assert a["paths"] and all(math.isfinite(p["delay_s"]) and p["delay_s"] > 0 for p in a["paths"])

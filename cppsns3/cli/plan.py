@@ -20,10 +20,10 @@ def _choices() -> tuple:
 def plan_command(
     scenario: str = typer.Argument(..., help="Scenario TOML file."),
     algorithm: str = typer.Option(
-        None, "--algorithm", help="qtdr, qos-r, ra-dbmm or all (default: the scenario's list)."),
+        None, "--algorithm", help="qtdr, qos-r, ra-dbmm, qtdr-ls or all (default: the scenario's list)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
-    """Plan the paths of a scenario; print Load_B, max delay, max hops and the generator."""
+    """Plan the paths of a scenario; print Load_B beside its lower bound, max delay, max hops and the generator."""
     if algorithm is not None and algorithm not in _choices():
         raise ScenarioError(f"--algorithm: unknown value {algorithm!r} (choose from {', '.join(_choices())})")
     import cppsns3
@@ -42,6 +42,8 @@ def plan_command(
         util = max((x.utilisation for x in ap.links), default=0.0)
         out.append(f"{name:<10} {ap.load_balance:>12.2f} {ap.max_delay_s * 1e3:>13.3f} "
                    f"{ap.max_hops:>9d} {util:>9.3f} {str(ap.generator_bus):>10} {ap.plan_time_s:>8.3f}")
+    out.append(f"load_balance_lower_bound {result.load_balance_lower_bound:.2f} Mbit/s "
+               f"({result.lower_bound_time_s:.3f} s), over {result.lower_bound_candidates}")
     out.append(f"generator bus ({next(iter(result.algorithms))}): {result.generator_bus}; "
                f"plan time {result.plan_time_s:.3f} s")
     print("\n".join(out))

@@ -59,6 +59,7 @@ from cppsns3.model.grid import BandwidthRule, CppsNetwork, build_network, load_g
 
 __all__ = [
     "ALGORITHMS",
+    "DEFAULT_ALGORITHMS",
     "FAULT_KINDS",
     "RELAY_KINDS",
     "AUTO_HOP_SLACK",
@@ -73,7 +74,10 @@ __all__ = [
     "SEED_MAX",
 ]
 
-ALGORITHMS = ("qtdr", "qos-r", "ra-dbmm")
+#: The one list of routing algorithm names (CLI values, JSON keys, scenario ``algorithms``).
+ALGORITHMS = ("qtdr", "qos-r", "ra-dbmm", "qtdr-ls")
+#: A scenario's ``algorithms`` when it names none: the paper's three (``all`` adds ``qtdr-ls``).
+DEFAULT_ALGORITHMS = ALGORITHMS[:3]
 #: The largest K: ns-3's QueueSize holds a 32-bit packet count (MaxSize = K - 1).
 MAX_QUEUE_CAPACITY = 2**32
 #: Most candidate paths per pair: ``yen_k`` is an array dimension of the
@@ -189,7 +193,7 @@ class Scenario:
     hop_bound: int = 0
     yen_k: int = 5
     t_wait_s: float = 0.01
-    algorithms: tuple = ALGORITHMS
+    algorithms: tuple = DEFAULT_ALGORITHMS
     mean_packet_bytes: float = 5000.0
     propagation_speed_m_per_s: float = 2.0e8
     merge_transformers: bool = False
@@ -622,7 +626,7 @@ def scenario_from_dict(data: dict, *, base_dir: Path | str | None = None, path: 
     if not isinstance(merge, bool):
         raise _err("merge_transformers", merge, "must be true or false")
 
-    algos = data.get("algorithms", list(ALGORITHMS))
+    algos = data.get("algorithms", list(DEFAULT_ALGORITHMS))
     if isinstance(algos, str):
         algos = [algos]
     if not isinstance(algos, list) or not algos:

@@ -30,9 +30,9 @@ __all__ = [
     "plot_ports_eq1",
 ]
 
-ALGORITHM_LABELS = {"qtdr": "QT-DR", "qos-r": "QoS-R", "ra-dbmm": "RA-DBMM"}
-ALGORITHM_COLOURS = {"qtdr": "tab:blue", "qos-r": "tab:orange", "ra-dbmm": "tab:green"}
-_ORDER = ("qtdr", "qos-r", "ra-dbmm")
+ALGORITHM_LABELS = {"qtdr": "QT-DR", "qos-r": "QoS-R", "ra-dbmm": "RA-DBMM", "qtdr-ls": "QT-DR-LS"}
+ALGORITHM_COLOURS = {"qtdr": "tab:blue", "qos-r": "tab:orange", "ra-dbmm": "tab:green", "qtdr-ls": "tab:red"}
+from cppsns3.model.scenario import ALGORITHMS as _ORDER  # noqa: E402 - the one list of names
 _DPI = 120
 
 

@@ -20,8 +20,7 @@ import pandas as pd
 
 __all__ = ["ALGORITHMS", "FLOWS_COLUMNS", "LINKS_COLUMNS", "PORTS_COLUMNS", "REQUIRED_COLUMNS", "RunData", "load_run"]
 
-#: Canonical algorithm order (CLI and JSON names).
-ALGORITHMS = ("qtdr", "qos-r", "ra-dbmm")
+from cppsns3.model.scenario import ALGORITHMS  # canonical algorithm order (CLI and JSON names)
 
 FLOWS_COLUMNS = (
     "algorithm", "src_bus", "dst_bus", "hops", "buses", "sent_packets", "received_packets", "dropped_packets",

@@ -12,6 +12,10 @@ Modules, one concern each (everything public is re-exported here):
   constraints (:class:`RoutingState`);
 * :mod:`~cppsns3.model.routing.routers`: QT-DR, QoS-R, RA-DBMM and
   :data:`ROUTERS`;
+* :mod:`~cppsns3.model.routing.relax`: the convex relaxation of Eq. 4 and its
+  certified lower bound of Load_B (in every plan);
+* :mod:`~cppsns3.model.routing.qtdr_ls`: QT-DR-LS (``qtdr-ls``), rounding of
+  the relaxation and local search;
 * :mod:`~cppsns3.model.routing.plans`: :func:`plan` and its result records.
 """
 
@@ -19,6 +23,8 @@ from __future__ import annotations
 
 from cppsns3.model.routing.paths import hop_bounded_paths, k_shortest_simple_paths_from
 from cppsns3.model.routing.plans import AlgorithmPlan, LinkPlan, PathPlan, Plan, PortPlan, plan
+from cppsns3.model.routing.qtdr_ls import route_qtdr_ls
+from cppsns3.model.routing.relax import LOWER_BOUND_CANDIDATES, Relaxation, solve_relaxation
 from cppsns3.model.routing.routers import ROUTERS, route_qos_r, route_qtdr, route_ra_dbmm
 from cppsns3.model.routing.state import LoadBalanceTracker, RoutingState, load_balance
 
@@ -31,6 +37,10 @@ __all__ = [
     "route_qtdr",
     "route_qos_r",
     "route_ra_dbmm",
+    "route_qtdr_ls",
+    "solve_relaxation",
+    "Relaxation",
+    "LOWER_BOUND_CANDIDATES",
     "ROUTERS",
     "PathPlan",
     "LinkPlan",

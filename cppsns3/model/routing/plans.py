@@ -6,7 +6,9 @@ on a scenario (:func:`plan`) and summarising each
 flow (:class:`PathPlan`, Eq. 2 delays), per link (:class:`LinkPlan`), per
 sending port (:class:`PortPlan`, M/M/1/K figures), per algorithm
 (:class:`AlgorithmPlan`, Load_B and the generator) and per scenario
-(:class:`Plan`).
+(:class:`Plan`, with the relaxation's certified lower bound of Load_B,
+:func:`~cppsns3.model.routing.relax.solve_relaxation`, computed once per plan
+and shared with ``qtdr-ls``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from cppsns3.errors import NoFeasiblePath, ScenarioError
 from cppsns3.model.delay import path_delay_s, port_figures, select_generator, service_rate_per_s
+from cppsns3.model.routing.relax import solve_relaxation
 from cppsns3.model.routing.routers import ROUTERS, _sources
 from cppsns3.model.routing.state import RoutingState, load_balance
 from cppsns3.model.scenario import ALGORITHMS
@@ -131,7 +134,11 @@ class Plan:
     """Plans of one scenario under one or more algorithms.
 
     ``generator_bus`` is that of the first algorithm in ``algorithms``
-    (canonical order qtdr, qos-r, ra-dbmm); each algorithm has its own too.
+    (canonical order of :data:`~cppsns3.model.scenario.ALGORITHMS`); each
+    algorithm has its own too.  ``load_balance_lower_bound`` (Mbit/s) is the
+    relaxation's certified lower bound of Load_B over every routing of the
+    path set ``lower_bound_candidates`` names (so over every routing that
+    meets Eq. 4); ``lower_bound_time_s`` is the time it took.
     """
 
     grid: str
@@ -143,6 +150,9 @@ class Plan:
     mean_packet_bytes: float
     sampling_period_s: float
     plan_time_s: float
+    load_balance_lower_bound: float = float("nan")
+    lower_bound_candidates: str = ""
+    lower_bound_time_s: float = 0.0
     scenario: object = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict:
@@ -159,6 +169,9 @@ class Plan:
             "mean_packet_bytes": self.mean_packet_bytes,
             "sampling_period_s": self.sampling_period_s,
             "plan_time_s": self.plan_time_s,
+            "load_balance_lower_bound": self.load_balance_lower_bound,
+            "lower_bound_candidates": self.lower_bound_candidates,
+            "lower_bound_time_s": self.lower_bound_time_s,
             "algorithms": {k: v.to_json_dict() for k, v in self.algorithms.items()},
         }
 
@@ -220,7 +233,7 @@ def _summarise(name, st: RoutingState, network, scenario, elapsed_s) -> Algorith
     )
 
 
-def plan(scenario, algorithms=None) -> Plan:
+def plan(scenario, algorithms=None, *, lower_bound: bool = True) -> Plan:
     """Route a scenario with one or more algorithms.
 
     Parameters
@@ -228,14 +241,20 @@ def plan(scenario, algorithms=None) -> Plan:
     scenario : Scenario
         From :func:`cppsns3.model.scenario.load_scenario` (network built).
     algorithms : str or sequence of str, optional
-        ``"qtdr"``, ``"qos-r"``, ``"ra-dbmm"`` or ``"all"``; default the
-        scenario's ``algorithms``.
+        Names of :data:`~cppsns3.model.scenario.ALGORITHMS` or ``"all"``;
+        default the scenario's ``algorithms``.
+    lower_bound : bool
+        Compute the relaxation's lower bound (default).  ``False`` skips it
+        (``load_balance_lower_bound`` is then NaN) unless ``qtdr-ls``, which
+        starts from the relaxation, is among the algorithms; the CLI and
+        every run always compute it.
 
     Returns
     -------
     Plan
-        ``plan_time_s`` counts routing and summarising only (no imports, no
-        grid loading).
+        ``plan_time_s`` counts the lower bound, routing and summarising only
+        (no imports, no grid loading); an algorithm's own ``plan_time_s``
+        includes the bound's time where it uses the relaxation (``qtdr-ls``).
 
     Raises
     ------
@@ -259,18 +278,26 @@ def plan(scenario, algorithms=None) -> Plan:
     names = [a for a in ROUTERS if a in names]
     network = scenario.network
     t_all = time.perf_counter()
+    need = lower_bound or any(getattr(ROUTERS[a], "uses_relaxation", False) for a in names)
+    relax = solve_relaxation(network, scenario) if need else None
+    t_bound = time.perf_counter() - t_all
     results = {}
     for a in names:
         t0 = time.perf_counter()
-        st = ROUTERS[a](network, scenario)
+        route = ROUTERS[a]
+        uses = getattr(route, "uses_relaxation", False)
+        st = route(network, scenario, relaxation=relax) if uses else route(network, scenario)
         results[a] = _summarise(a, st, network, scenario, 0.0)
-        results[a] = _with_time(results[a], time.perf_counter() - t0)
+        results[a] = _with_time(results[a], time.perf_counter() - t0 + (t_bound if uses else 0.0))
     total = time.perf_counter() - t_all
     first = results[names[0]]
     return Plan(grid=scenario.grid, algorithms=results, generator_bus=first.generator_bus,
                 delay_bound_ms=scenario.delay_bound_ms, hop_bound=scenario.hop_bound,
                 queue_capacity=scenario.queue_capacity, mean_packet_bytes=scenario.mean_packet_bytes,
-                sampling_period_s=scenario.sampling_period_s, plan_time_s=total, scenario=scenario)
+                sampling_period_s=scenario.sampling_period_s, plan_time_s=total,
+                load_balance_lower_bound=relax.lower_bound_mbps if relax else float("nan"),
+                lower_bound_candidates=relax.candidates if relax else "", lower_bound_time_s=t_bound,
+                scenario=scenario)
 
 
 def _with_time(ap: AlgorithmPlan, t: float) -> AlgorithmPlan:

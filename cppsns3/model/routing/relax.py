@@ -42,7 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from cppsns3.model.routing.paths import hop_bounded_paths, min_cost_walks
+from cppsns3.model.routing.paths import hop_bounded_paths
+from cppsns3.model.routing.pricing import min_cost_cycle_free_walks
 from cppsns3.model.routing.state import RoutingState
 
 __all__ = ["LOWER_BOUND_CANDIDATES", "Relaxation", "solve_relaxation", "REL_GAP", "MAX_ITERATIONS"]
@@ -122,7 +123,7 @@ def _qp_weights(cols_flow, cols_links, cols_mult, rates, bw, n_flows):
 
 
 def solve_relaxation(network, scenario, init_paths=None, *, rel_gap=REL_GAP,
-                     max_iterations=MAX_ITERATIONS) -> Relaxation:
+                     max_iterations=MAX_ITERATIONS, window=1) -> Relaxation:
     """Column generation on the fractional relaxation (see the module docstring).
 
     Parameters
@@ -219,7 +220,7 @@ def solve_relaxation(network, scenario, init_paths=None, *, rel_gap=REL_GAP,
         gap_sum = 0.0
         new = []
         for s, rate in srcs:
-            lab, walks = min_cost_walks(st.n, st.tail, st.head, edge_cost, s, st.hop_bound)
+            lab, walks = min_cost_cycle_free_walks(st.n, st.tail, st.head, edge_cost, s, st.hop_bound, window)
             for d in range(st.n):
                 if d == s:
                     continue

@@ -1,4 +1,5 @@
-"""The routers: QT-DR and the two baselines, and the registry :data:`ROUTERS`.
+"""The routers: QT-DR and the two baselines, and the registry :data:`ROUTERS`
+(which also holds ``qtdr-ls``, :mod:`~cppsns3.model.routing.qtdr_ls`).
 
 Concern: the choice of one path per flow; each router returns the
 :class:`~cppsns3.model.routing.state.RoutingState` it filled.
@@ -45,6 +46,7 @@ import numpy as np
 
 from cppsns3.model.delay import path_delay_s
 from cppsns3.model.routing.paths import hop_bounded_paths, k_shortest_simple_paths_from
+from cppsns3.model.routing.qtdr_ls import route_qtdr_ls
 from cppsns3.model.routing.state import RoutingState
 from cppsns3.model.scenario import ALGORITHMS
 
@@ -214,6 +216,6 @@ def route_ra_dbmm(network, scenario) -> RoutingState:
 
 
 #: Algorithm name -> router, in the order of :data:`cppsns3.model.scenario.ALGORITHMS`.
-ROUTERS = {"qtdr": route_qtdr, "qos-r": route_qos_r, "ra-dbmm": route_ra_dbmm}
+ROUTERS = {"qtdr": route_qtdr, "qos-r": route_qos_r, "ra-dbmm": route_ra_dbmm, "qtdr-ls": route_qtdr_ls}
 if tuple(ROUTERS) != ALGORITHMS:  # the one list of algorithm names
     raise ImportError(f"ROUTERS {tuple(ROUTERS)} do not match scenario.ALGORITHMS {ALGORITHMS}")
