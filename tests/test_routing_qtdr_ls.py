@@ -8,7 +8,6 @@ import pytest
 
 from cppsns3.cli import main
 from cppsns3.model.routing import plan
-from cppsns3.model.routing.relax import LOWER_BOUND_CANDIDATES
 from cppsns3.model.scenario import ALGORITHMS, load_scenario, scenario_from_dict
 from test_routing import _check_plan
 
@@ -32,8 +31,8 @@ def test_qtdr_ls_paths_meet_constraints_and_cover_every_pair(plans, name):
     _check_plan(sc, pl)  # every pair once, simple paths along links, hops, RB > 0, Eq. 2 <= bound
 
 
-@pytest.mark.parametrize("name", ["ieee14", "ieee39"])
-def test_qtdr_ls_lowest_and_never_below_the_bound(plans, name):
+@pytest.mark.parametrize("name, ratio", [("ieee14", 0.15), ("ieee39", 0.05)])
+def test_qtdr_ls_lowest_near_and_never_below_the_bound(plans, name, ratio):
     _, pl = plans[name]
     lb = {a: ap.load_balance for a, ap in pl.algorithms.items()}
     bound = pl.load_balance_lower_bound
@@ -42,6 +41,7 @@ def test_qtdr_ls_lowest_and_never_below_the_bound(plans, name):
     # the bound holds for every routing: a bound above any of them is a wrong bound
     for a, v in lb.items():
         assert bound <= v * (1 + 1e-9), a
+    assert lb["qtdr-ls"] <= (1 + ratio) * bound  # issue 17's targets
 
 
 def test_qtdr_ls_keeps_a_binding_delay_bound():
@@ -63,7 +63,8 @@ def test_plan_json_has_the_bound(capsys):
     assert main(["plan", str(SCEN / "ieee14.toml"), "--json", "--algorithm", "all"]) == 0
     obj = json.loads(capsys.readouterr().out)
     assert list(obj["algorithms"]) == list(ALGORITHMS)
-    assert obj["lower_bound_candidates"] == LOWER_BOUND_CANDIDATES
+    # ieee14: hop bound 6, the pricing window reaches it: the bound is over simple paths
+    assert obj["lower_bound_candidates"].startswith("simple paths within hop_bound")
     b = obj["load_balance_lower_bound"]
     assert 0 < b <= min(a["load_balance"] for a in obj["algorithms"].values())
 
@@ -93,7 +94,7 @@ def test_round_with_qtdr_ls_and_summary_bound(tmp_path):
     e = s["algorithms"]["qtdr-ls"]
     assert e["nodes_appended"] == e["nodes_total"] == 14
     on_disk = json.loads((tmp_path / "summary.json").read_text())
-    assert on_disk["lower_bound_candidates"] == LOWER_BOUND_CANDIDATES
+    assert on_disk["lower_bound_candidates"].startswith("simple paths within hop_bound")
     assert 0 < on_disk["load_balance_lower_bound"] <= e["load_balance"]
 
 

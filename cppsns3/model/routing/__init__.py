@@ -24,7 +24,7 @@ from __future__ import annotations
 from cppsns3.model.routing.paths import hop_bounded_paths, k_shortest_simple_paths_from
 from cppsns3.model.routing.plans import AlgorithmPlan, LinkPlan, PathPlan, Plan, PortPlan, plan
 from cppsns3.model.routing.qtdr_ls import route_qtdr_ls
-from cppsns3.model.routing.relax import LOWER_BOUND_CANDIDATES, Relaxation, solve_relaxation
+from cppsns3.model.routing.relax import Relaxation, lower_bound_candidates, solve_relaxation
 from cppsns3.model.routing.routers import ROUTERS, route_qos_r, route_qtdr, route_ra_dbmm
 from cppsns3.model.routing.state import LoadBalanceTracker, RoutingState, load_balance
 
@@ -40,7 +40,7 @@ __all__ = [
     "route_qtdr_ls",
     "solve_relaxation",
     "Relaxation",
-    "LOWER_BOUND_CANDIDATES",
+    "lower_bound_candidates",
     "ROUTERS",
     "PathPlan",
     "LinkPlan",

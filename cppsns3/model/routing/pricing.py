@@ -165,7 +165,7 @@ def min_cost_cycle_free_walks(n_nodes, tail, head, cost, src, hop_bound, window,
         m = np.minimum.reduceat(cand, grp)
         if not np.isfinite(m).any():
             break
-        am = _argmin_reduceat(cand, grp)
+        am = _first_min(cand, grp, m)
         new = np.full(lab.size, np.inf)
         new[gto] = m
         pred = np.full(lab.size, -1, dtype=np.int64)
@@ -192,12 +192,14 @@ def min_cost_cycle_free_walks(n_nodes, tail, head, cost, src, hop_bound, window,
     return best, walks
 
 
-def _argmin_reduceat(vals, starts):
+def _first_min(vals, starts, mins):
     """Index (into ``vals``) of the first minimum of each segment starting at ``starts``."""
-    seg = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, vals.size]))
-    order = np.lexsort((np.arange(vals.size), vals, seg))
-    first = np.r_[True, seg[order][1:] != seg[order][:-1]]
-    return order[first]
+    hit = np.flatnonzero(vals == np.repeat(mins, np.diff(np.r_[starts, vals.size])))
+    seg = np.searchsorted(starts, hit, side="right") - 1
+    first = np.r_[True, seg[1:] != seg[:-1]]
+    out = np.zeros(starts.size, dtype=np.int64)  # segments all inf: any index (label stays inf)
+    out[seg[first]] = hit[first]
+    return out
 
 
 def _settle(best, arg, lab, last_head, layer):
