@@ -27,9 +27,9 @@ Improvement (local search)
     sweep lowers Load_B by less than :data:`SWEEP_STOP_RATIO`, every terminal
     prices one new candidate per destination: the cheapest walk within the
     hop bound under the linearised change of the variance (link cost
-    ``-(2/m)(RB_e - mean RB)``,
-    :func:`~cppsns3.model.routing.paths.min_cost_walks`), kept if it is a
-    simple path.  The phase ends when pricing adds no candidate, after
+    ``-(2/m)(RB_e - mean RB)``), without short cycles as in the relaxation
+    (:func:`~cppsns3.model.routing.pricing.min_cost_cycle_free_walks`), kept
+    if it is a simple path.  The phase ends when pricing adds no candidate, after
     :data:`MAX_PRICING` pricing passes or :data:`MAX_SWEEPS` sweeps.  Load_B
     never rises, so the result is never worse than the rounding.
 
@@ -47,9 +47,8 @@ from __future__ import annotations
 import numpy as np
 
 from cppsns3.model.delay import path_delay_s, port_hop_cost_s
-from cppsns3.model.routing.paths import (
-    hop_bounded_paths, k_shortest_simple_paths_from, min_cost_walks,
-)
+from cppsns3.model.routing.paths import hop_bounded_paths, k_shortest_simple_paths_from
+from cppsns3.model.routing.pricing import cycle_free_window, min_cost_cycle_free_walks
 from cppsns3.model.routing.state import RoutingState
 
 __all__ = ["route_qtdr_ls", "MAX_SWEEPS", "MAX_PRICING", "SWEEP_STOP_RATIO"]
@@ -111,10 +110,10 @@ class _Search:
         st = self.st
         s, d, rate = self.flows[k]
         ports = list(self.cands[k][j])
+        # the search's own state keeps no node paths (the final state is rebuilt)
         if self.cur[k] is not None:
-            old = list(self.cands[k][self.cur[k]])
-            st.commit(s, d, _nodes_of(old, st.tail, st.head), old, -rate)
-        st.commit(s, d, _nodes_of(ports, st.tail, st.head), ports, rate)
+            st.commit(s, d, None, list(self.cands[k][self.cur[k]]), -rate)
+        st.commit(s, d, None, ports, rate)
         self.cur[k] = j
 
     def _build(self):
@@ -228,7 +227,7 @@ def route_qtdr_ls(network, scenario, relaxation=None) -> RoutingState:
     NoFeasiblePath
         If a pair has no candidate that meets the constraints.
     """
-    from cppsns3.model.routing.relax import solve_relaxation
+    from cppsns3.model.routing.relax import PRICING_MAX_STATES, solve_relaxation
     from cppsns3.model.routing.routers import _sources
 
     if relaxation is None:
@@ -279,6 +278,7 @@ def route_qtdr_ls(network, scenario, relaxation=None) -> RoutingState:
             raise st.no_path(s, d, max(set(reasons), key=reasons.count))
     # 3. improvement: sweeps of single-flow moves; pricing once they stop moving
     pricing = 0
+    window = cycle_free_window(st.n, st.tail, st.head, st.hop_bound, PRICING_MAX_STATES)
     for _ in range(MAX_SWEEPS):
         before = st.tracker.value
         if srch.sweep() and st.tracker.value < before * (1.0 - SWEEP_STOP_RATIO):
@@ -290,7 +290,8 @@ def route_qtdr_ls(network, scenario, relaxation=None) -> RoutingState:
         edge_cost = np.repeat(-(2.0 / st.E) * dev, 2)
         added = 0
         for s, _ in srcs:
-            _, walks = min_cost_walks(st.n, st.tail, st.head, edge_cost, s, st.hop_bound)
+            _, walks = min_cost_cycle_free_walks(st.n, st.tail, st.head, edge_cost, s, st.hop_bound,
+                                                 window)
             for d in range(st.n):
                 if d != s and walks[d]:
                     added += srch.add(fidx[(s, d)], walks[d])
