@@ -29,23 +29,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CHILD = r"""
 import json, resource, sys, time
-import numpy as np
-from cppsns3.model.scenario import scenario_from_dict
+sys.path.insert(0, sys.argv[5])
+from bench_plan import scaling_scenario
 from cppsns3.model.routing import plan
 grid, seed, frac, algos = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4].split(",")
-import pandapower.networks as pn
-net = getattr(pn, grid)()
-names = sorted(int(x) for x in net.bus.name)
-rng = np.random.default_rng(seed)
-n_t = max(3, round(frac * len(names)))
-buses = rng.choice(names, size=n_t, replace=False)
-terms = [{"bus": int(b), "data_mb": float(rng.integers(1, 7))} for b in buses]
+import pandapower.networks  # noqa: F401  (imports outside the timed grid loading)
 t0 = time.perf_counter()
-sc = scenario_from_dict({"grid": grid, "terminals": terms, "sampling_period_s": 100.0,
-                         "bandwidth": {"default_mbps": 40000.0}})
+sc = scaling_scenario(grid, seed, frac)
 load_s = time.perf_counter() - t0
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-res = {"grid": grid, "buses": len(names), "links": sc.network.n_links, "terminals": n_t,
+n_t = len(sc.terminals)
+res = {"grid": grid, "buses": len(sc.network.nodes), "links": sc.network.n_links, "terminals": n_t,
        "hop_bound": sc.hop_bound, "pairs": n_t * (sc.network.n_nodes - 1), "load_s": load_s,
        "rss_before_plan_mb": rss0 / 1024}
 for a in algos:
@@ -53,9 +47,36 @@ for a in algos:
     pl = plan(sc, a)
     res[a + "_s"] = time.perf_counter() - t
     res[a + "_load_balance_mbps"] = pl.algorithms[a].load_balance
+    del pl
 res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(res))
 """
+
+
+def scaling_scenario(grid: str, seed: int = 1, fraction: float = 0.05):
+    """The scaling scenario of a pandapower grid: demand terminals at ``fraction`` of the buses.
+
+    ``numpy.random.default_rng(seed).choice`` over the sorted bus names (at
+    least 3), volumes drawn from 1..6 MB like Table 2, uniform 40 Gbit/s, a
+    100 s sampling period, hop bound auto.
+
+    Returns
+    -------
+    Scenario
+    """
+    import numpy as np
+    import pandapower.networks as pn
+
+    from cppsns3.model.scenario import scenario_from_dict
+
+    net = getattr(pn, grid)()
+    names = sorted(int(x) for x in net.bus.name)
+    rng = np.random.default_rng(seed)
+    n_t = max(3, round(fraction * len(names)))
+    buses = rng.choice(names, size=n_t, replace=False)
+    terms = [{"bus": int(b), "data_mb": float(rng.integers(1, 7))} for b in buses]
+    return scenario_from_dict({"grid": grid, "terminals": terms, "sampling_period_s": 100.0,
+                               "bandwidth": {"default_mbps": 40000.0}})
 
 
 def bench_118(repeats: int) -> dict:
@@ -97,7 +118,7 @@ def main(argv=None) -> int:
           + f" {'rss_before_mb':>14} {'peak_rss_mb':>12}", flush=True)
     for grid in args.cases:
         p = subprocess.run([sys.executable, "-c", CHILD, grid, str(args.seed), str(args.fraction),
-                            args.algorithms], capture_output=True, text=True)
+                            args.algorithms, str(Path(__file__).resolve().parent)], capture_output=True, text=True)
         if p.returncode != 0:
             print(f"{grid:<15} failed: {p.stderr.strip().splitlines()[-1]}", flush=True)
             continue

@@ -25,6 +25,8 @@ one port would be ``P/(1-P)``; at the loads planned here P is below 1e-12).
 
 from __future__ import annotations
 
+from itertools import chain
+
 import numpy as np
 
 from cppsns3.model.queueing import mm1k_loss_probability, mm1k_mean_time
@@ -37,6 +39,9 @@ __all__ = [
     "port_ids",
     "path_delay_s",
     "path_propagation_s",
+    "path_delays_s",
+    "path_delay_rows_s",
+    "group_by_length",
     "select_generator",
 ]
 
@@ -167,6 +172,71 @@ def path_delay_s(ports, prop_delay_s, hop_cost_s, relay_only: bool = False) -> f
     prop = path_propagation_s(ports, prop_delay_s)
     q = hop_cost_s[ports[1:]] if relay_only else hop_cost_s[ports]
     return prop + float(np.sum(q))
+
+
+def path_delays_s(port_paths, prop_delay_s, hop_cost_s, relay_only: bool = False):
+    """Eq. 2 delays of many paths: :func:`path_delay_s` of each, the same floats.
+
+    Parameters
+    ----------
+    port_paths : sequence of sequences of int
+        Directed port ids of each path, source first.
+    prop_delay_s, hop_cost_s, relay_only
+        As :func:`path_delay_s`.
+
+    Returns
+    -------
+    numpy.ndarray
+        One delay per path (0 for an empty one).
+    """
+    out = np.zeros(len(port_paths))
+    for rows, mat in group_by_length(port_paths):
+        if mat.shape[1]:
+            out[rows] = path_delay_rows_s(mat, prop_delay_s, hop_cost_s, relay_only)
+    return out
+
+
+def path_delay_rows_s(ports, prop_delay_s, hop_cost_s, relay_only: bool = False):
+    """Eq. 2 delays of paths of one length, one path per row of ``ports``
+    (int array, shape ``(n_paths, hops)``, ``hops >= 1``); the floats of
+    :func:`path_delay_s` (numpy sums each row as it sums a 1-D array)."""
+    prop = np.sum(prop_delay_s[ports // 2], axis=1)
+    q = hop_cost_s[ports[:, 1:]] if relay_only else hop_cost_s[ports]
+    return prop + np.sum(q, axis=1)
+
+
+def group_by_length(seqs):
+    """Sequences of ints grouped by length, as 2-D arrays.
+
+    Parameters
+    ----------
+    seqs : sequence of sequences of int
+
+    Returns
+    -------
+    list of (rows, matrix)
+        Per distinct length L (ascending): the positions of the sequences of
+        length L in ``seqs`` and an int64 array of shape ``(len(rows), L)``.
+
+    Examples
+    --------
+    >>> [(r.tolist(), m.tolist()) for r, m in group_by_length([[1, 2], [3], [4, 5]])]
+    [([1], [[3]]), ([0, 2], [[1, 2], [4, 5]])]
+    """
+    lens = np.fromiter((len(x) for x in seqs), dtype=np.int64, count=len(seqs))
+    if lens.size == 0:
+        return []
+    flat = np.fromiter(chain.from_iterable(seqs), dtype=np.int64, count=int(lens.sum()))
+    starts = np.cumsum(lens) - lens
+    order = np.argsort(lens, kind="stable")
+    sl = lens[order]
+    cuts = np.flatnonzero(np.r_[True, sl[1:] != sl[:-1], True])
+    out = []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        rows = order[a:b]
+        length = int(sl[a])
+        out.append((rows, flat[starts[rows][:, None] + np.arange(length)]))
+    return out
 
 
 def select_generator(delay_s, candidates):

@@ -13,13 +13,16 @@ and shared with ``qtdr-ls``).
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from cppsns3.errors import NoFeasiblePath, ScenarioError
-from cppsns3.model.delay import path_delay_s, port_figures, select_generator, service_rate_per_s
+from cppsns3.model.delay import (
+    group_by_length, path_delay_rows_s, port_figures, select_generator, service_rate_per_s,
+)
 from cppsns3.model.routing.relax import solve_relaxation
 from cppsns3.model.routing.routers import ROUTERS, _sources
 from cppsns3.model.routing.state import RoutingState, load_balance
@@ -177,23 +180,30 @@ class Plan:
 
 
 def _summarise(name, st: RoutingState, network, scenario, elapsed_s) -> AlgorithmPlan:
+    st = st.arrays()  # every commit in the numpy arrays
     lab = network.nodes
     _, loss, w = port_figures(st.port_flow, st.port_bw, st.mean_pkt, st.K)
     cost = st.port_costs()
     srcs = _sources(scenario, network)
-    paths = []
+    pairs = [(row, s, rate, d) for row, (s, rate) in enumerate(srcs) for d in range(st.n) if d != s]
+    node_paths = [st.paths[(s, d)] for _, s, _, d in pairs]
+    full = np.zeros(len(pairs))
+    relay = np.zeros(len(pairs))
+    labels = [None] * len(pairs)
+    lab_obj = np.empty(len(lab), dtype=object)
+    lab_obj[:] = list(lab)
+    for rows, nodes in group_by_length(node_paths):
+        ports = st.port_matrix(nodes)
+        full[rows] = path_delay_rows_s(ports, st.prop, cost)
+        relay[rows] = path_delay_rows_s(ports, st.prop, cost, relay_only=True)
+        for r, x in zip(rows.tolist(), lab_obj[nodes].tolist()):
+            labels[r] = tuple(x)
     delay_mat = np.zeros((len(srcs), st.n))
-    for row, (s, rate) in enumerate(srcs):
-        for d in range(st.n):
-            if d == s:
-                continue
-            nodes = st.paths[(s, d)]
-            ports = st.ports_of(nodes)
-            full = path_delay_s(ports, st.prop, cost)
-            relay = path_delay_s(ports, st.prop, cost, relay_only=True)
-            delay_mat[row, d] = full
-            paths.append(PathPlan(lab[s], lab[d], tuple(lab[i] for i in nodes), rate, full, relay,
-                                  len(nodes) - 1))
+    paths = []
+    for k, (row, s, rate, d) in enumerate(pairs):
+        delay_mat[row, d] = full[k]
+        paths.append(PathPlan(lab[s], lab[d], labels[k], rate, float(full[k]), float(relay[k]),
+                              len(node_paths[k]) - 1))
     # the final loads may push an earlier path over the bound: check them all
     for p in paths:
         if p.delay_s > st.bound_s:
@@ -282,13 +292,22 @@ def plan(scenario, algorithms=None, *, lower_bound: bool = True) -> Plan:
     relax = solve_relaxation(network, scenario) if need else None
     t_bound = time.perf_counter() - t_all
     results = {}
-    for a in names:
-        t0 = time.perf_counter()
-        route = ROUTERS[a]
-        uses = getattr(route, "uses_relaxation", False)
-        st = route(network, scenario, relaxation=relax) if uses else route(network, scenario)
-        results[a] = _summarise(a, st, network, scenario, 0.0)
-        results[a] = _with_time(results[a], time.perf_counter() - t0 + (t_bound if uses else 0.0))
+    # routing allocates millions of small lists that live until the end: the
+    # cyclic collector's passes over them cost more than the routing itself
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for a in names:
+            t0 = time.perf_counter()
+            route = ROUTERS[a]
+            uses = getattr(route, "uses_relaxation", False)
+            st = route(network, scenario, relaxation=relax) if uses else route(network, scenario)
+            results[a] = _summarise(a, st, network, scenario, 0.0)
+            del st
+            results[a] = _with_time(results[a], time.perf_counter() - t0 + (t_bound if uses else 0.0))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     total = time.perf_counter() - t_all
     first = results[names[0]]
     return Plan(grid=scenario.grid, algorithms=results, generator_bus=first.generator_bus,

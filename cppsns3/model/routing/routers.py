@@ -44,8 +44,8 @@ import math
 
 import numpy as np
 
-from cppsns3.model.delay import path_delay_s
-from cppsns3.model.routing.paths import hop_bounded_paths, k_shortest_simple_paths_from
+from cppsns3.model.delay import path_delays_s
+from cppsns3.model.routing.paths import hop_bounded_arc_paths, k_shortest_arc_paths_from
 from cppsns3.model.routing.qtdr_ls import route_qtdr_ls
 from cppsns3.model.routing.state import RoutingState
 from cppsns3.model.scenario import ALGORITHMS
@@ -64,21 +64,22 @@ def _sources(scenario, network):
 
 
 
-def _choose_min_loadb(st, s, d, rate, candidates):
-    """Among candidate node paths, the feasible one with least Load_B after adding."""
+def _choose_min_loadb(st, rate, candidates):
+    """Among candidate (nodes, ports) paths, the feasible one with least Load_B
+    after adding; returns ``(nodes, ports, rb_sum)`` or None, and the reasons
+    of the infeasible ones."""
     best = None
     best_val = math.inf
     reasons = []
-    for nodes in candidates:
-        ports = st.ports_of(nodes)
-        why = st.violation(nodes, ports, rate)
+    tracker = st.tracker
+    for nodes, ports in candidates:
+        why, rb_sum = st.check(ports, rate)
         if why is not None:
             reasons.append(why)
             continue
-        rbl = st.rb_list
-        val = st.tracker.value_after(sum([rbl[p >> 1] for p in ports]), len(ports), rate)
+        val = tracker.value_after(rb_sum, len(ports), rate)
         if val < best_val:
-            best_val, best = val, (nodes, ports)
+            best_val, best = val, (nodes, ports, rb_sum)
     return best, reasons
 
 
@@ -101,30 +102,37 @@ def route_qtdr(network, scenario) -> RoutingState:
     srcs = _sources(scenario, network)
     K = scenario.yen_k
     for rank, (s, rate) in enumerate(srcs):
-        tree = hop_bounded_paths(st.n, st.tail, st.head, st.zero_load_cost, s, st.hop_bound)[1]
+        _, tree, tree_arcs = hop_bounded_arc_paths(st.n, st.tail, st.head, st.zero_load_cost, s,
+                                                   st.hop_bound)
+        dests = [d for d in range(st.n) if d != s]
+        i = 0
+        if rank == 0:
+            # the shortest-delay tree, committed in batches up to a path that needs a look
+            i = st.commit_tree(s, dests, [tree[d] for d in dests], [tree_arcs[d] for d in dests],
+                               rate, check_delay=True)
         cand_all = None
-        for d in range(st.n):
-            if d == s:
-                continue
+        while i < len(dests):
+            d = dests[i]
+            i += 1
             if rank == 0 and tree[d] is not None:
-                nodes = tree[d]
-                ports = st.ports_of(nodes)
-                if st.violation(nodes, ports, rate) is None:
-                    st.commit(s, d, nodes, ports, rate)
+                if st.check(tree_arcs[d], rate)[0] is None:
+                    st.commit(s, d, tree[d], tree_arcs[d], rate)
+                    i += st.commit_tree(s, dests[i:], [tree[x] for x in dests[i:]],
+                                        [tree_arcs[x] for x in dests[i:]], rate, check_delay=True)
                     continue
             if cand_all is None:
-                cand_all = k_shortest_simple_paths_from(st.n, st.tail, st.head, st.zero_load_cost,
-                                                        s, st.hop_bound, K, max_k=K * YEN_MAX_K_FACTOR)
-            cands = list(cand_all[d])
+                cand_all = k_shortest_arc_paths_from(st.n, st.tail, st.head, st.zero_load_cost,
+                                                     s, st.hop_bound, K, max_k=K * YEN_MAX_K_FACTOR)
+            cands = list(zip(*(x[d] for x in cand_all)))
             if not cands:
                 if tree[d] is None:
                     raise st.no_path(s, d, st.diagnose(s, d, rate))
-                cands = [tree[d]]  # the shortest-delay path within the hop bound
-            best, reasons = _choose_min_loadb(st, s, d, rate, cands)
+                cands = [(tree[d], tree_arcs[d])]  # the shortest-delay path within the hop bound
+            best, reasons = _choose_min_loadb(st, rate, cands)
             if best is None:
                 raise st.no_path(s, d, _most_common(reasons))
-            st.commit(s, d, best[0], best[1], rate)
-    return st
+            st.commit_fast(s, d, best[0], best[1], best[2], rate)
+    return st.arrays()
 
 
 def _most_common(reasons):
@@ -136,34 +144,19 @@ def _most_common(reasons):
 def _route_per_source(network, scenario, tree_fn) -> RoutingState:
     st = RoutingState(network, scenario)
     for s, rate in _sources(scenario, network):
-        paths = tree_fn(st, s, rate)
-        done = []
-        ok = True
-        for d in range(st.n):
-            if d == s:
-                continue
-            nodes = paths[d]
-            if nodes is None:
-                ok = False
-                break
-            ports = st.ports_of(nodes)
-            if len(nodes) - 1 > st.hop_bound or np.min(st.rb[[p >> 1 for p in ports]]) - rate <= 0:
-                ok = False
-                break
-            st.commit(s, d, nodes, ports, rate)
-            done.append(d)
+        _, paths, arcs = tree_fn(st, s, rate)
+        dests = [d for d in range(st.n) if d != s]
+        n_ok = st.commit_tree(s, dests, [paths[d] for d in dests], [arcs[d] for d in dests], rate)
+        done = dests[:n_ok]
+        ok = n_ok == len(dests)
         if ok:
             # delay is checked once the whole tree is in (queues see all of it)
-            cost = None
-            for d in done:
-                ports = st.ports_of(st.paths[(s, d)])
-                if path_delay_s(ports, st.prop, st.port_cost_ub) <= st.bound_s:
-                    continue
-                if cost is None:
-                    cost = st.port_costs()
-                if path_delay_s(ports, st.prop, cost) > st.bound_s:
-                    ok = False
-                    break
+            ports = [arcs[d] for d in done]
+            over = path_delays_s(ports, st.prop, st.port_cost_ub) > st.bound_s
+            if over.any():
+                cost = st.port_costs()
+                ok = not np.any(path_delays_s([p for p, o in zip(ports, over) if o], st.prop, cost)
+                                > st.bound_s)
         if ok:
             continue
         for d in done:
@@ -171,7 +164,7 @@ def _route_per_source(network, scenario, tree_fn) -> RoutingState:
         for d in range(st.n):  # one destination at a time on updated residuals
             if d == s:
                 continue
-            nodes = tree_fn(st, s, rate)[d]
+            nodes = tree_fn(st, s, rate)[1][d]
             if nodes is None:
                 raise st.no_path(s, d, st.diagnose(s, d, rate))
             ports = st.ports_of(nodes)
@@ -185,14 +178,14 @@ def _route_per_source(network, scenario, tree_fn) -> RoutingState:
 def _qos_tree(st, s, rate):
     usable = np.repeat(st.rb, 2) - rate > 0
     w = np.where(usable, st.port_prop + st.port_costs(), np.inf)
-    return hop_bounded_paths(st.n, st.tail, st.head, w, s, st.hop_bound)[1]
+    return hop_bounded_arc_paths(st.n, st.tail, st.head, w, s, st.hop_bound)
 
 
 def _widest_tree(st, s, rate):
     rb2 = np.repeat(st.rb, 2)
     w = np.where(rb2 - rate > 0, rb2, -np.inf)
-    return hop_bounded_paths(st.n, st.tail, st.head, w, s, st.hop_bound, mode="widest",
-                             tie=st.zero_load_cost)[1]
+    return hop_bounded_arc_paths(st.n, st.tail, st.head, w, s, st.hop_bound, mode="widest",
+                                 tie=st.zero_load_cost)
 
 
 def route_qos_r(network, scenario) -> RoutingState:
