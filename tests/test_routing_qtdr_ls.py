@@ -136,5 +136,22 @@ def test_cycle_free_pricing_matches_enumeration():
                 if walks[v] is not None:
                     assert tail[walks[v][0]] == 0 and head[walks[v][-1]] == v
                     assert c[walks[v]].sum() == pytest.approx(lab[v])
+        # window = hop bound - 2 is already exact: no walk within 5 links from 0 that never
+        # returns to 0 can close a cycle of 5 links
+        assert np.allclose(min_cost_cycle_free_walks(n, tail, head, c, 0, 5, 3)[0],
+                           _brute_cycle_free(n, tail, head, c, 0, 5, 5))
         assert np.allclose(min_cost_walks(n, tail, head, c, 0, 5)[0],
                            min_cost_cycle_free_walks(n, tail, head, c, 0, 5, 1)[0])
+
+
+def test_large_plan_skips_the_bound(monkeypatch):
+    from cppsns3.model.routing import relax
+
+    monkeypatch.setattr(relax, "MAX_BOUND_FLOWS", 10)  # ieee14: 39 flows
+    sc = load_scenario(SCEN / "ieee14.toml")
+    pl = plan(sc, "all")
+    assert np.isnan(pl.load_balance_lower_bound) and "MAX_BOUND_FLOWS" in pl.lower_bound_candidates
+    assert pl.to_dict()["load_balance_lower_bound"] is None
+    # qtdr-ls without the relaxation: QT-DR's candidates and pricing, still below QT-DR
+    _check_plan(sc, pl)
+    assert pl.algorithms["qtdr-ls"].load_balance <= pl.algorithms["qtdr"].load_balance

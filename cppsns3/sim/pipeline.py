@@ -209,7 +209,7 @@ def run_header(scenario, plan, opts: RunOptions, seed: int, scale: float) -> dic
         "mode": opts.mode,
         "replications": reps,
         "generator_bus": plan.generator_bus,
-        "load_balance_lower_bound": plan.load_balance_lower_bound,
+        "load_balance_lower_bound": plan.lower_bound_or_none,
         "lower_bound_candidates": plan.lower_bound_candidates,
         "data_scale": opts.data_scale if opts.mode == "round" else None,
         "load": opts.load if opts.mode == "validate" else None,

@@ -23,7 +23,7 @@ from cppsns3.errors import NoFeasiblePath, ScenarioError
 from cppsns3.model.delay import (
     group_by_length, path_delay_rows_s, port_figures, select_generator, service_rate_per_s,
 )
-from cppsns3.model.routing.relax import solve_relaxation
+from cppsns3.model.routing.relax import MAX_BOUND_FLOWS, bound_affordable, solve_relaxation
 from cppsns3.model.routing.routers import ROUTERS, _sources
 from cppsns3.model.routing.state import RoutingState, load_balance
 from cppsns3.model.scenario import ALGORITHMS
@@ -158,6 +158,12 @@ class Plan:
     lower_bound_time_s: float = 0.0
     scenario: object = field(default=None, compare=False, repr=False)
 
+    @property
+    def lower_bound_or_none(self):
+        """``load_balance_lower_bound``, or None where it was not computed (JSON null)."""
+        b = self.load_balance_lower_bound
+        return b if b == b else None
+
     def to_dict(self) -> dict:
         """The ``cppsns3 plan --json`` object."""
         return self.to_json_dict()
@@ -172,7 +178,7 @@ class Plan:
             "mean_packet_bytes": self.mean_packet_bytes,
             "sampling_period_s": self.sampling_period_s,
             "plan_time_s": self.plan_time_s,
-            "load_balance_lower_bound": self.load_balance_lower_bound,
+            "load_balance_lower_bound": self.lower_bound_or_none,
             "lower_bound_candidates": self.lower_bound_candidates,
             "lower_bound_time_s": self.lower_bound_time_s,
             "algorithms": {k: v.to_json_dict() for k, v in self.algorithms.items()},
@@ -257,7 +263,9 @@ def plan(scenario, algorithms=None, *, lower_bound: bool = True) -> Plan:
         Compute the relaxation's lower bound (default).  ``False`` skips it
         (``load_balance_lower_bound`` is then NaN) unless ``qtdr-ls``, which
         starts from the relaxation, is among the algorithms; the CLI and
-        every run always compute it.
+        every run always ask for it.  Plans of more than
+        :data:`~cppsns3.model.routing.relax.MAX_BOUND_FLOWS` flows never
+        compute it (NaN; ``lower_bound_candidates`` says why).
 
     Returns
     -------
@@ -289,7 +297,7 @@ def plan(scenario, algorithms=None, *, lower_bound: bool = True) -> Plan:
     network = scenario.network
     t_all = time.perf_counter()
     need = lower_bound or any(getattr(ROUTERS[a], "uses_relaxation", False) for a in names)
-    relax = solve_relaxation(network, scenario) if need else None
+    relax = solve_relaxation(network, scenario) if need and bound_affordable(network, scenario) else None
     t_bound = time.perf_counter() - t_all
     results = {}
     # routing allocates millions of small lists that live until the end: the
@@ -315,8 +323,16 @@ def plan(scenario, algorithms=None, *, lower_bound: bool = True) -> Plan:
                 queue_capacity=scenario.queue_capacity, mean_packet_bytes=scenario.mean_packet_bytes,
                 sampling_period_s=scenario.sampling_period_s, plan_time_s=total,
                 load_balance_lower_bound=relax.lower_bound_mbps if relax else float("nan"),
-                lower_bound_candidates=relax.candidates if relax else "", lower_bound_time_s=t_bound,
+                lower_bound_candidates=relax.candidates if relax else _no_bound(need, network, scenario),
+                lower_bound_time_s=t_bound,
                 scenario=scenario)
+
+
+def _no_bound(asked, network, scenario) -> str:
+    if not asked:
+        return "not computed (lower_bound=False)"
+    n = len(scenario.terminals) * (network.n_nodes - 1)
+    return f"not computed ({n} flows > MAX_BOUND_FLOWS = {MAX_BOUND_FLOWS})"
 
 
 def _with_time(ap: AlgorithmPlan, t: float) -> AlgorithmPlan:

@@ -11,7 +11,9 @@ any ``window + 1`` consecutive nodes (so the walk has no cycle of up to
 path within the hop bound is such a walk, so its minimum is a lower bound of
 the minimum over simple paths; ``window = 1`` gives the non-backtracking
 walks of :func:`~cppsns3.model.routing.paths.min_cost_walks`, and
-``window >= hop_bound`` gives exactly the simple paths.
+``window >= hop_bound - 2`` gives exactly the simple paths (a walk of at most
+``hop_bound`` links that never returns to its source has no cycle of more
+than ``hop_bound - 1`` links).
 
 Method: an exact layered dynamic programme whose state is the walk's last
 ``window`` links (a simple sequence of links); layers up to ``window`` are the

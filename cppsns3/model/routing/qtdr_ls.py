@@ -216,7 +216,10 @@ def route_qtdr_ls(network, scenario, relaxation=None) -> RoutingState:
     scenario : Scenario
     relaxation : Relaxation, optional
         :func:`~cppsns3.model.routing.relax.solve_relaxation` of the same
-        network and scenario (computed here if not given).
+        network and scenario (computed here if not given and
+        :func:`~cppsns3.model.routing.relax.bound_affordable`; without one the
+        candidates are QT-DR's, the shortest-delay and the widest paths, and
+        pricing).
 
     Returns
     -------
@@ -227,19 +230,21 @@ def route_qtdr_ls(network, scenario, relaxation=None) -> RoutingState:
     NoFeasiblePath
         If a pair has no candidate that meets the constraints.
     """
-    from cppsns3.model.routing.relax import PRICING_MAX_STATES, solve_relaxation
+    from cppsns3.model.routing.relax import (
+        PRICING_MAX_STATES, bound_affordable, demand_flows, solve_relaxation,
+    )
     from cppsns3.model.routing.routers import _sources
 
-    if relaxation is None:
+    if relaxation is None and bound_affordable(network, scenario):
         relaxation = solve_relaxation(network, scenario)
     st = RoutingState(network, scenario)
-    flows = list(relaxation.flows)
+    flows = list(relaxation.flows) if relaxation is not None else demand_flows(network, scenario)
     fidx = {(s, d): k for k, (s, d, _) in enumerate(flows)}
     srch = _Search(st, flows)
     weight = [dict() for _ in flows]
     # 1. candidates: the relaxation's simple columns, by weight
     load = np.zeros(st.E)
-    for k, cols in enumerate(relaxation.columns):
+    for k, cols in enumerate(relaxation.columns if relaxation is not None else ()):
         r = flows[k][2]
         for edges, w in sorted(cols, key=lambda c: -c[1]):
             load[np.asarray(edges, dtype=np.int64) >> 1] += w * r

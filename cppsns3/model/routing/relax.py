@@ -57,9 +57,13 @@ from cppsns3.model.routing.paths import hop_bounded_paths
 from cppsns3.model.routing.pricing import cycle_free_window, min_cost_cycle_free_walks
 from cppsns3.model.routing.state import RoutingState
 
-__all__ = ["lower_bound_candidates", "PRICING_MAX_STATES", "Relaxation", "solve_relaxation", "REL_GAP",
+__all__ = ["demand_flows", "bound_affordable", "MAX_BOUND_FLOWS", "lower_bound_candidates", "PRICING_MAX_STATES", "Relaxation", "solve_relaxation", "REL_GAP",
            "MAX_ITERATIONS"]
 
+#: Largest plan (flows = demand terminals x (nodes - 1)) that computes the bound: the
+#: QP grows with the flows (ieee118, 3159 flows: about 7 s; case300 with 15
+#: terminals, 4485 flows: about 40 s); larger plans report NaN.
+MAX_BOUND_FLOWS = 5000
 #: Pricing states (link sequences of the cycle-free walks) a relaxation may build:
 #: the window is the largest one <= hop_bound that fits (a rule for every grid).
 PRICING_MAX_STATES = 5000
@@ -68,7 +72,7 @@ PRICING_MAX_STATES = 5000
 def lower_bound_candidates(window: int, hop_bound: int) -> str:
     """What ``lower_bound_candidates`` says: the path set the bound holds over."""
     tail = "delay and bandwidth bounds relaxed"
-    if window >= hop_bound:
+    if window + 2 >= hop_bound:  # a walk that never returns to its source has no longer cycle
         return f"simple paths within hop_bound ({tail})"
     return (f"walks within hop_bound without cycles of up to {window + 1} links (contain every simple "
             f"path within hop_bound; {tail})")
@@ -145,6 +149,20 @@ def _qp_weights(cols_flow, cols_links, cols_mult, rates, bw, n_flows):
     return np.asarray(sol.x[:J], dtype=float)
 
 
+def demand_flows(network, scenario) -> list:
+    """Every flow as ``(s, d, rate_mbps)`` (node indices): terminals in QT-DR's order
+    (by volume, largest first), destinations in node order."""
+    from cppsns3.model.routing.routers import _sources
+
+    return [(s, d, rate) for s, rate in _sources(scenario, network)
+            for d in range(network.n_nodes) if d != s]
+
+
+def bound_affordable(network, scenario) -> bool:
+    """Whether :func:`solve_relaxation` runs in a plan: at most :data:`MAX_BOUND_FLOWS` flows."""
+    return len(scenario.terminals) * (network.n_nodes - 1) <= MAX_BOUND_FLOWS
+
+
 def solve_relaxation(network, scenario, init_paths=None, *, rel_gap=REL_GAP,
                      max_iterations=MAX_ITERATIONS, max_states=PRICING_MAX_STATES) -> Relaxation:
     """Column generation on the fractional relaxation (see the module docstring).
@@ -173,13 +191,8 @@ def solve_relaxation(network, scenario, init_paths=None, *, rel_gap=REL_GAP,
     t0 = time.perf_counter()
     st = RoutingState(network, scenario)
     srcs = _sources(scenario, network)
-    flows = []
-    fidx = {}
-    for s, rate in srcs:
-        for d in range(st.n):
-            if d != s:
-                fidx[(s, d)] = len(flows)
-                flows.append((s, d, rate))
+    flows = demand_flows(network, scenario)
+    fidx = {(s, d): k for k, (s, d, _) in enumerate(flows)}
     n_flows = len(flows)
     rates = np.array([f[2] for f in flows], dtype=float)
     cols_flow, cols_edges, cols_links, cols_mult = [], [], [], []
