@@ -2,11 +2,10 @@
 """Load_B of every router beside the relaxation's lower bound (issue 17 item 3).
 
 1. The five shipped Table 2 scenarios (scenarios/ieee{14,30,39,57,118}.toml).
-2. Seeded random terminal sets of other grids, drawn by the rule of
-   scripts/bench_plan.py: terminals at max(3, round(frac x buses)) buses
-   (``numpy.random.default_rng(seed).choice`` over the sorted bus names),
-   volumes 1..6 MB, uniform 40 Gbit/s links, a 100 s sampling period, hop
-   bound auto.
+2. Seeded random terminal sets of other grids, drawn by
+   ``scaling_scenario`` of scripts/bench_plan.py (terminals at
+   max(3, round(frac x buses)) buses, volumes 1..6 MB, uniform 40 Gbit/s
+   links, a 100 s sampling period, hop bound auto).
 
 Per case: Load_B (Mbit/s) of qtdr, qos-r, ra-dbmm and qtdr-ls, the certified
 lower bound and the path set it holds over, qtdr-ls's excess over it, which
@@ -32,23 +31,15 @@ DEFAULT_CASES = ["ieee14", "ieee30", "ieee39", "ieee57", "ieee118", "case24_ieee
 
 def scenario_of(case: str, frac: float):
     """A shipped scenario (``ieee118``) or a seeded random terminal set (``case300:1``)."""
-    import numpy as np
-
-    from cppsns3.model.scenario import load_scenario, scenario_from_dict
+    from cppsns3.model.scenario import load_scenario
 
     if ":" not in case:
         return load_scenario(ROOT / "scenarios" / f"{case}.toml")
-    grid, seed = case.split(":")
-    import pandapower.networks as pn
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from bench_plan import scaling_scenario  # the seeded rule of the planning benchmark
 
-    net = getattr(pn, grid)()
-    names = sorted(int(x) for x in net.bus.name)
-    rng = np.random.default_rng(int(seed))
-    n_t = max(3, round(frac * len(names)))
-    buses = rng.choice(names, size=n_t, replace=False)
-    terms = [{"bus": int(b), "data_mb": float(rng.integers(1, 7))} for b in buses]
-    return scenario_from_dict({"grid": grid, "terminals": terms, "sampling_period_s": 100.0,
-                               "bandwidth": {"default_mbps": 40000.0}})
+    grid, seed = case.split(":")
+    return scaling_scenario(grid, int(seed), frac)
 
 
 def row(case: str, frac: float) -> dict:
