@@ -70,7 +70,7 @@ class Simulation:
     >>> cppsns3.Simulation(sc, algorithm="ospf")
     Traceback (most recent call last):
     ...
-    cppsns3.errors.ScenarioError: algorithm: must be one of qtdr, qos-r, ra-dbmm, got 'ospf'
+    cppsns3.errors.ScenarioError: algorithm: must be one of qtdr, qos-r, ra-dbmm, qtdr-ls, got 'ospf'
     """
 
     def __init__(self, scenario, algorithm: str = "qtdr", mode: str = "validate", *, seed: int | None = None,
