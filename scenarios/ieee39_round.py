@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 import cppsns3
+from cppsns3.model.names import algorithm_help
 
 HERE = Path(__file__).resolve().parent
 
@@ -24,7 +25,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="output directory")
     ap.add_argument("--data-scale", type=float, default=0.1, help="factor on the Table 2 block volumes")
-    ap.add_argument("--algorithm", default=None, help="qtdr, qos-r, ra-dbmm, qtdr-ls or all (default: the scenario's)")
+    ap.add_argument("--algorithm", default=None, help=algorithm_help("the scenario's"))
     args = ap.parse_args(argv)
 
     sc = cppsns3.Scenario.load(HERE / "ieee39.toml")

@@ -47,7 +47,7 @@ def test_python_example_runs(path, line, code, tmp_path):
     assert r.returncode == 0, f"{path.name}:{line} failed:\n{r.stderr[-3000:]}"
 
 
-API_MODULES = ["cppsns3.model.scenario", "cppsns3.model.delay", "cppsns3.model.grid",
+API_MODULES = ["cppsns3.model.scenario", "cppsns3.model.names", "cppsns3.model.delay", "cppsns3.model.grid",
                "cppsns3.sim.simulation", "cppsns3.sim.run"]
 
 

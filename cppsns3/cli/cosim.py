@@ -7,6 +7,8 @@ import sys
 
 import typer
 
+from cppsns3.model.names import algorithm_help
+
 
 def register(app: typer.Typer) -> None:
     @app.command("cosim")
@@ -15,7 +17,7 @@ def register(app: typer.Typer) -> None:
         out: str = typer.Option(..., "--out", help="Output directory (created)."),
         steps: int = typer.Option(96, "--steps", help="Sampling steps (96 x 900 s: a day)."),
         step_s: float = typer.Option(900.0, "--step-s", help="Length of a step, seconds."),
-        algorithm: str = typer.Option(None, "--algorithm", help="qtdr, qos-r or ra-dbmm (default: qtdr)."),
+        algorithm: str = typer.Option(None, "--algorithm", help=algorithm_help("qtdr", all_=False)),
         seed: int = typer.Option(None, "--seed", help="RNG seed (default: the scenario's)."),
         data_scale: float = typer.Option(1.0, "--data-scale", help="Factor on the block volumes."),
         tolerance_s: float = typer.Option(1.0, "--tolerance-s", help="Contract tolerance Δt: later blocks are missing."),

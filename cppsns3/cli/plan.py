@@ -8,6 +8,7 @@ import sys
 import typer
 
 from cppsns3.errors import ScenarioError
+from cppsns3.model.names import algorithm_help
 
 
 def _choices() -> tuple:
@@ -20,7 +21,7 @@ def _choices() -> tuple:
 def plan_command(
     scenario: str = typer.Argument(..., help="Scenario TOML file."),
     algorithm: str = typer.Option(
-        None, "--algorithm", help="qtdr, qos-r, ra-dbmm, qtdr-ls or all (default: the scenario's list)."),
+        None, "--algorithm", help=algorithm_help("the scenario's list")),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Plan the paths of a scenario; print Load_B beside its lower bound, max delay, max hops and the generator."""

@@ -7,6 +7,8 @@ import sys
 
 import typer
 
+from cppsns3.model.names import algorithm_help
+
 
 def register(app: typer.Typer) -> None:
     @app.command("run")
@@ -14,7 +16,7 @@ def register(app: typer.Typer) -> None:
         scenario: str = typer.Argument(..., help="Scenario TOML file."),
         out: str = typer.Option(..., "--out", help="Output directory (created)."),
         mode: str = typer.Option("round", "--mode", help="round (block generation) or validate (Eq. 1-2)."),
-        algorithm: str = typer.Option(None, "--algorithm", help="qtdr, qos-r, ra-dbmm, qtdr-ls or all (default: the scenario's algorithms)."),
+        algorithm: str = typer.Option(None, "--algorithm", help=algorithm_help("the scenario's algorithms")),
         seed: int = typer.Option(None, "--seed", help="RNG seed (default: the scenario's)."),
         replications: int = typer.Option(None, "--replications", help="Independent replications (default 3 validate, 1 round)."),
         data_scale: float = typer.Option(1.0, "--data-scale", help="Factor on the block volumes (round mode)."),

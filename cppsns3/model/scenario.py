@@ -56,6 +56,7 @@ except ModuleNotFoundError:  # pragma: no cover
 from cppsns3.errors import ScenarioError
 from cppsns3.model.delay import MAX_MEAN_PACKET_BYTES
 from cppsns3.model.grid import BandwidthRule, CppsNetwork, build_network, load_grid
+from cppsns3.model.names import ALGORITHMS, DEFAULT_ALGORITHMS
 
 __all__ = [
     "ALGORITHMS",
@@ -74,10 +75,6 @@ __all__ = [
     "SEED_MAX",
 ]
 
-#: The one list of routing algorithm names (CLI values, JSON keys, scenario ``algorithms``).
-ALGORITHMS = ("qtdr", "qos-r", "ra-dbmm", "qtdr-ls")
-#: A scenario's ``algorithms`` when it names none: the paper's three (``all`` adds ``qtdr-ls``).
-DEFAULT_ALGORITHMS = ALGORITHMS[:3]
 #: The largest K: ns-3's QueueSize holds a 32-bit packet count (MaxSize = K - 1).
 MAX_QUEUE_CAPACITY = 2**32
 #: Most candidate paths per pair: ``yen_k`` is an array dimension of the
