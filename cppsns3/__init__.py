@@ -23,7 +23,8 @@ Names are imported on first use, so ``import cppsns3`` stays cheap.
 from cppsns3.errors import CppsError
 
 __version__ = "0.1.0"
-__all__ = ["CppsError", "Scenario", "plan", "Simulation", "run", "RunResult", "Plan", "__version__"]
+__all__ = ["CppsError", "Scenario", "plan", "Simulation", "run", "RunResult", "Plan", "estimate_run_memory",
+           "__version__"]
 
 _LAZY = {
     "Scenario": ("cppsns3.model.scenario", "Scenario"),
@@ -32,6 +33,7 @@ _LAZY = {
     "Simulation": ("cppsns3.sim.simulation", "Simulation"),
     "run": ("cppsns3.sim.run", "run"),
     "RunResult": ("cppsns3.sim.result", "RunResult"),
+    "estimate_run_memory": ("cppsns3.sim.guard", "estimate_run_memory"),
 }
 
 

@@ -17,6 +17,8 @@ __all__ = [
     "TraceFormatError",
     "SimulationError",
     "Ns3LoadError",
+    "InsufficientMemory",
+    "Interrupted",
 ]
 
 
@@ -75,3 +77,61 @@ class SimulationError(CppsError, RuntimeError):
 
 class Ns3LoadError(SimulationError):
     """The ns-3 libraries or headers could not be loaded."""
+
+
+class InsufficientMemory(CppsError, ValueError):
+    """A run refused before it started: its memory estimate exceeds the memory available.
+
+    Bad input in the CLI's sense (exit 2): the request does not fit the machine.
+
+    Attributes
+    ----------
+    needed_bytes : float
+        The estimated peak resident memory of the run
+        (:func:`cppsns3.model.memory.estimate_run_memory`).
+    available_bytes : float
+        What it was compared with.
+    source : str
+        Where ``available_bytes`` came from (``MemAvailable``, the cgroup limit,
+        or ``--max-memory-gb``).
+    estimate : object
+        The :class:`cppsns3.model.memory.MemoryEstimate` (terms of the estimate).
+    """
+
+    def __init__(self, message: str, needed_bytes: float, available_bytes: float, source: str = "",
+                 estimate=None):
+        super().__init__(message)
+        self.needed_bytes = needed_bytes
+        self.available_bytes = available_bytes
+        self.source = source
+        self.estimate = estimate
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run stopped by a signal (SIGINT or SIGTERM); its children are stopped and no
+    temporary file is left.
+
+    A :class:`KeyboardInterrupt`, so ``except KeyboardInterrupt`` catches both
+    Ctrl-C and a termination request.
+
+    Attributes
+    ----------
+    signum : int
+        The signal number; the CLI exits with ``128 + signum`` (130, 143).
+    """
+
+    def __init__(self, signum: int):
+        import signal
+
+        self.signum = int(signum)
+        try:
+            name = signal.Signals(self.signum).name
+        except ValueError:
+            name = f"signal {self.signum}"
+        self.signal_name = name
+        super().__init__(f"interrupted by {name}")
+
+    @property
+    def exit_code(self) -> int:
+        """``128 + signum``, the shell's convention for a process ended by a signal."""
+        return 128 + self.signum

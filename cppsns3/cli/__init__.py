@@ -1,7 +1,9 @@
 """Command-line interface: a thin layer over the package.
 
 Error contract: an error prints exactly one line on stderr starting with
-``error: `` (no traceback, no panel); exit 2 for bad input, 1 for a failed run.
+``error: `` (no traceback, no panel); exit 2 for bad input (a run refused by
+the memory guard included), 1 for a failed run; Ctrl-C or SIGTERM: one line,
+exit 130 or 143 (128 + the signal), children stopped, no temporaries left.
 """
 
 from __future__ import annotations
@@ -80,15 +82,29 @@ def _one_line(msg: str) -> str:
     return " ".join(str(msg).split())
 
 
+def _invoke(command, argv):
+    """Run the click command without click's own handling of Ctrl-C (which would
+    print a blank line and turn it into an Abort with exit code 1)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    with command.make_context("cppsns3", args) as ctx:
+        return command.invoke(ctx)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the process exit code."""
+    import signal
+
+    from cppsns3.atomic import interruptible, remove_temporaries
+
     _register_for(argv)
     command = typer.main.get_command(app)
     try:
-        rv = command.main(args=argv, prog_name="cppsns3", standalone_mode=False)
+        with interruptible(sigint=True):
+            rv = _invoke(command, argv)
         if isinstance(rv, int) and not isinstance(rv, bool):
-            return rv  # typer maps Ctrl-C and typer.Exit to a returned code here
-    except _click_exc.NoArgsIsHelpError:
+            return rv
+    except _click_exc.NoArgsIsHelpError as exc:
+        print(exc.ctx.get_help() if getattr(exc, "ctx", None) is not None else "", file=sys.stdout)
         return 0
     except _click_exc.UsageError as exc:
         param = getattr(exc, "param", None)
@@ -102,6 +118,13 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         print("error: aborted", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as exc:  # Interrupted (SIGTERM, SIGINT) or Python's own Ctrl-C
+        remove_temporaries()
+        signum = getattr(exc, "signum", int(signal.SIGINT))
+        name = getattr(exc, "signal_name", "SIGINT")
+        print(f"error: interrupted by {name}: the run was stopped, no output left half-written",
+              file=sys.stderr)
+        return 128 + signum
     except (ScenarioError, NoFeasiblePath, ValueError) as exc:  # bad input, an infeasible scenario included
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
@@ -114,9 +137,6 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
     return 0
 
 

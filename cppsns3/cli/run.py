@@ -22,6 +22,10 @@ def register(app: typer.Typer) -> None:
         data_scale: float = typer.Option(1.0, "--data-scale", help="Factor on the block volumes (round mode)."),
         load: float = typer.Option(0.5, "--load", help="Utilisation of the busiest port (validate mode)."),
         duration_s: float = typer.Option(None, "--duration-s", help="Simulated seconds per replication (validate mode)."),
+        max_memory_gb: float = typer.Option(
+            None, "--max-memory-gb",
+            help="Memory the run may use (GB), instead of what the machine has available; the run is "
+                 "refused when its estimate exceeds it."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
     ) -> None:
         """Run a scenario in ns-3 on the planned paths; write summary.json and CSVs to --out."""
@@ -34,7 +38,7 @@ def register(app: typer.Typer) -> None:
             raise ScenarioError(f"SCENARIO: no such file {scenario!r}")
         summary = cppsns3.run(cppsns3.Scenario.load(scenario), out, mode=mode, algorithm=algorithm, seed=seed,
                               replications=replications, data_scale=data_scale, load=load,
-                              duration_s=duration_s)
+                              duration_s=duration_s, max_memory_gb=max_memory_gb)
         if as_json:
             sys.stdout.write(json.dumps(summary) + "\n")
             return

@@ -6,33 +6,22 @@ A :class:`RunResult` is one algorithm of one run: ``flows``, ``ports`` and
 ``summary.json``'s ``"algorithms"``.  :func:`write_run` writes the files of a
 run directory from one or more results (each file to a temporary name, then
 renamed, so an interrupted run never leaves a half-written file under its
-final name).
+final name: :mod:`cppsns3.atomic`).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from cppsns3.atomic import AtomicBatch, write_atomic
+
 __all__ = ["RunResult", "write_run", "write_atomic", "clean_json"]
-
-
-def write_atomic(path, data: str | bytes) -> None:
-    """Write a file so a crash never leaves a half-written file under its name."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.part")
-    mode = "wb" if isinstance(data, bytes) else "w"
-    with open(tmp, mode) as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def clean_json(x):
@@ -105,12 +94,23 @@ class RunResult:
         return write_run(out_dir, [self])
 
 
-def write_run(out_dir, results, timing_extra: dict | None = None) -> Path:
+def write_run(out_dir, results, timing_extra: dict | None = None, batch: AtomicBatch | None = None) -> Path:
     """Write a run directory from the results of its algorithms.
 
     Files: ``summary.json`` (deterministic: same seed, same bytes),
     ``flows.csv``, ``ports.csv``, ``links.csv``, ``flowmon-ALGORITHM.xml``,
     ``timing.json`` and ``grid.json`` (the pandapower net the run used).
+    All are written to temporary names first and renamed into place
+    together at the end (:class:`cppsns3.atomic.AtomicBatch`), so an
+    interrupted write leaves the previous files or the new ones, never a
+    half-written one.
+
+    Parameters
+    ----------
+    batch : AtomicBatch, optional
+        The run's batch, in which the children's FlowMonitor XML files were
+        staged (:func:`cppsns3.sim.run.run`); committed here.  Default: a
+        new one.
     """
     import pandas as pd
 
@@ -119,21 +119,27 @@ def write_run(out_dir, results, timing_extra: dict | None = None) -> Path:
     results = list(results)
     summary = {**results[0].header, "algorithms": {r.algorithm: r.summary for r in results}}
     timing = {"algorithms": {r.algorithm: r.timing for r in results}, **(timing_extra or {})}
-    for r in results:
-        if r.flowmon_path is not None:
+    batch = AtomicBatch() if batch is None else batch
+    moved = [r for r in results if r.flowmon_path is not None and batch.staged(r.flowmon_path)]
+    with batch:
+        for r in results:
+            if r.flowmon_path is None:
+                continue
             dst = out / f"flowmon-{r.algorithm}.xml"
-            if Path(r.flowmon_path).resolve() != dst.resolve() and Path(r.flowmon_path).exists():
-                tmp = dst.with_name(f".{dst.name}.part")
-                shutil.copyfile(r.flowmon_path, tmp)
-                os.replace(tmp, dst)
-    net = results[0].net
-    if net is not None:
-        import pandapower as pp
+            src = Path(r.flowmon_path)
+            if batch.staged(src) or not src.exists() or src.resolve() == dst.resolve():
+                continue  # staged for dst already (renamed at commit), or nothing to copy
+            shutil.copyfile(src, batch.stage(dst))
+        net = results[0].net
+        if net is not None:
+            import pandapower as pp
 
-        write_atomic(out / "grid.json", pp.to_json(net))
-    write_atomic(out / "flows.csv", _csv(pd.concat([r.flows for r in results], ignore_index=True)))
-    write_atomic(out / "ports.csv", _csv(pd.concat([r.ports for r in results], ignore_index=True)))
-    write_atomic(out / "links.csv", _csv(pd.concat([r.links for r in results], ignore_index=True)))
-    write_atomic(out / "timing.json", json.dumps(clean_json(timing), indent=2) + "\n")
-    write_atomic(out / "summary.json", json.dumps(clean_json(summary), indent=2) + "\n")
+            batch.write(out / "grid.json", pp.to_json(net))
+        batch.write(out / "flows.csv", _csv(pd.concat([r.flows for r in results], ignore_index=True)))
+        batch.write(out / "ports.csv", _csv(pd.concat([r.ports for r in results], ignore_index=True)))
+        batch.write(out / "links.csv", _csv(pd.concat([r.links for r in results], ignore_index=True)))
+        batch.write(out / "timing.json", json.dumps(clean_json(timing), indent=2) + "\n")
+        batch.write(out / "summary.json", json.dumps(clean_json(summary), indent=2) + "\n")
+    for r in moved:
+        r.flowmon_path = out / f"flowmon-{r.algorithm}.xml"
     return out / "summary.json"

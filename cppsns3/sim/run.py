@@ -9,10 +9,19 @@ replication, with ns-3's last output lines.  All algorithms of a run carry
 the same traffic (same flows, rates, RNG seed and streams; in round mode the
 same signed block bytes).
 
+Before any child starts, the resource guard (:mod:`cppsns3.sim.guard`)
+estimates the run's peak memory and refuses a run that does not fit with
+:class:`~cppsns3.errors.InsufficientMemory` (nothing written).
+
 Outputs in ``DIR`` (:func:`cppsns3.sim.result.write_run`): ``summary.json``
 (deterministic: same seed, same bytes), ``flows.csv``, ``ports.csv``,
 ``links.csv``, ``flowmon-ALGORITHM.xml`` (first replication), ``grid.json``
-and ``timing.json`` (wall clock, events, memory: varies run to run).
+and ``timing.json`` (wall clock, events, memory: varies run to run).  They
+are staged under temporary names (the children write the FlowMonitor XML
+there too) and renamed into place together when the run is complete
+(:class:`cppsns3.atomic.AtomicBatch`); Ctrl-C or SIGTERM during a run stops
+the child, removes the temporaries and leaves the previous files (or
+nothing) under the final names.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import time
 from pathlib import Path
 
 from cppsns3.sim.pipeline import DEFAULT_VALIDATE_DURATION_S, MODES, WARMUP_FRACTION, RunOptions
-from cppsns3.sim.result import write_atomic
+from cppsns3.atomic import AtomicBatch, interruptible, write_atomic
 
 __all__ = ["RunOptions", "run", "run_scenario", "write_atomic", "MODES", "DEFAULT_VALIDATE_DURATION_S",
            "WARMUP_FRACTION"]
@@ -60,7 +69,7 @@ class _Progress:
 
 def run(scenario, out_dir, *, mode: str = "round", algorithm: str | None = None, seed: int | None = None,
         replications: int | None = None, data_scale: float = 1.0, load: float = 0.5,
-        duration_s: float | None = None, plan=None) -> dict:
+        duration_s: float | None = None, plan=None, max_memory_gb: float | None = None) -> dict:
     """What ``cppsns3 run`` does: plan, run every (algorithm, replication) in a child, write ``out_dir``.
 
     Parameters
@@ -76,6 +85,9 @@ def run(scenario, out_dir, *, mode: str = "round", algorithm: str | None = None,
         As the CLI options of the same names (None: the scenario's or the mode's default).
     plan : Plan, optional
         A plan of the scenario already made (else planned here).
+    max_memory_gb : float, optional
+        Memory the run may use, instead of what the machine has available
+        (``--max-memory-gb``); the guard refuses a run whose estimate exceeds it.
 
     Returns
     -------
@@ -86,6 +98,12 @@ def run(scenario, out_dir, *, mode: str = "round", algorithm: str | None = None,
     ------
     ScenarioError
         Bad scenario or option (nothing is written then).
+    InsufficientMemory
+        If the run's memory estimate exceeds the memory available (or
+        ``max_memory_gb``); carries both figures; nothing is written.
+    Interrupted
+        On SIGTERM during the run (Ctrl-C: KeyboardInterrupt); the child is
+        stopped and no file is left half-written or temporary.
     NoFeasiblePath
         If planning fails.
     SimulationError
@@ -99,26 +117,50 @@ def run(scenario, out_dir, *, mode: str = "round", algorithm: str | None = None,
     """
     from cppsns3.model.routing import plan as make_plan
     from cppsns3.model.scenario import Scenario
+    from cppsns3.model.memory import max_memory_bytes
+    from cppsns3.sim.guard import check_run_memory
+
+    opts = RunOptions(mode=mode, algorithm=algorithm, seed=seed, replications=replications,
+                      data_scale=data_scale, load=load, duration_s=duration_s).validated()
+    if max_memory_gb is not None:
+        max_memory_bytes(max_memory_gb)  # bad input refused before planning
+    t_start = time.perf_counter()
+    if not isinstance(scenario, Scenario):
+        scenario = Scenario.load(scenario)
+    algos = opts.algorithms(scenario)
+    pl = plan if plan is not None else make_plan(scenario, algos)
+    estimate = check_run_memory(scenario, pl, opts, max_memory_gb)
+    out = Path(out_dir)
+    created = not out.exists()
+    with interruptible():
+        try:
+            summary_path = _run_children(scenario, pl, opts, algos, out, estimate, t_start)
+        except BaseException:
+            if created:
+                try:
+                    out.rmdir()  # only if nothing else was put there meanwhile
+                except OSError:
+                    pass
+            raise
+    import json
+
+    return json.loads(summary_path.read_text())
+
+
+def _run_children(scenario, pl, opts, algos, out, estimate, t_start):
     from cppsns3.sim.netbuild import execute
     from cppsns3.sim.pipeline import assemble, prepare, run_header
     from cppsns3.sim.result import write_run
     from cppsns3.sim.runner import run_in_child
     from cppsns3.sim.warmup import warm_up
 
-    opts = RunOptions(mode=mode, algorithm=algorithm, seed=seed, replications=replications,
-                      data_scale=data_scale, load=load, duration_s=duration_s).validated()
-    t_start = time.perf_counter()
-    if not isinstance(scenario, Scenario):
-        scenario = Scenario.load(scenario)
-    algos = opts.algorithms(scenario)
-    pl = plan if plan is not None else make_plan(scenario, algos)
     reps = opts.replications_for()
-    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     name = scenario.name
     progress = _Progress(len(algos) * reps + (len(scenario.terminals) if opts.mode == "round" else 0) + 1,
                          f"{name} {opts.mode}")
     results = []
+    batch = AtomicBatch()
     try:
         warm_up()
         progress.step("ns-3 loaded")
@@ -126,28 +168,29 @@ def run(scenario, out_dir, *, mode: str = "round", algorithm: str | None = None,
         header = run_header(scenario, pl, opts, prepared[0].seed, prepared[0].scale)
         for pa in prepared:
             runs = []
-            xml = out / f"flowmon-{pa.name}.xml"
+            # The child writes the FlowMonitor XML under a temporary name of the run's batch.
+            xml = batch.stage(out / f"flowmon-{pa.name}.xml")
             for r in range(reps):
                 spec = pa.spec(r, flowmon_xml=str(xml) if r == 0 else None)
                 label = f"scenario {name} algorithm {pa.name} seed {pa.seed} replication {r}"
                 runs.append(run_in_child(execute, spec, label=label))
                 progress.step(f"{pa.name} replication {r + 1}/{reps}")
             results.append(assemble(pa, runs, header, flowmon_path=xml))
+        timing = {
+            "total_wall_s": time.perf_counter() - t_start,
+            "peak_child_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            "parent_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "memory_estimate": estimate.to_dict(),
+        }
+        return write_run(out, results, timing_extra=timing, batch=batch)
     finally:
+        batch.discard()  # a no-op after the commit; else removes every temporary
         progress.close()
-    timing = {
-        "total_wall_s": time.perf_counter() - t_start,
-        "peak_child_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-        "parent_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }
-    path = write_run(out, results, timing_extra=timing)
-    import json
-
-    return json.loads(path.read_text())
 
 
-def run_scenario(scenario_path, out_dir, options: RunOptions) -> dict:
+def run_scenario(scenario_path, out_dir, options: RunOptions, max_memory_gb: float | None = None) -> dict:
     """:func:`run` with its options as one :class:`RunOptions` (the CLI's shape)."""
     o = options
     return run(scenario_path, out_dir, mode=o.mode, algorithm=o.algorithm, seed=o.seed,
-               replications=o.replications, data_scale=o.data_scale, load=o.load, duration_s=o.duration_s)
+               replications=o.replications, data_scale=o.data_scale, load=o.load, duration_s=o.duration_s,
+               max_memory_gb=max_memory_gb)

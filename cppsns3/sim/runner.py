@@ -38,6 +38,12 @@ def _child(conn, log_path, func, args, kwargs):
     # at once instead, so the last output lines are ns-3's.
     for name in ("SIGABRT", "SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE"):
         signal.signal(getattr(signal, name), signal.SIG_DFL)
+    # The parent decides about Ctrl-C (it stops this child and cleans up);
+    # a SIGTERM sent to the child ends it; and the child never outlives its
+    # parent, however that ends (SIGKILL, the OOM killer).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
     fd = os.open(log_path, os.O_WRONLY | os.O_APPEND)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -60,6 +66,22 @@ def _child(conn, log_path, func, args, kwargs):
         sys.stdout.flush()
         sys.stderr.flush()
         conn.close()
+
+
+def _die_with_parent() -> None:
+    """Linux: ask for SIGKILL when the parent ends (prctl PR_SET_PDEATHSIG); elsewhere nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+    parent = mp.parent_process()
+    if parent is not None and parent.pid is not None and os.getppid() != parent.pid:
+        os._exit(1)  # the parent ended before prctl took effect
 
 
 def _tail(path: str) -> str:

@@ -54,6 +54,10 @@ class Simulation:
         Round mode: the signed blocks to send, made by the caller with
         :func:`cppsns3.sim.round.prepare_round` (e.g. with ``reported=`` for
         false data from a compromised sensor); default made from the scenario.
+    max_memory_gb : float, optional
+        Memory the run may use instead of what the machine has available:
+        :meth:`build` refuses a run whose estimate exceeds it (the resource
+        guard of ``cppsns3 run``, :mod:`cppsns3.sim.guard`).
 
     Raises
     ------
@@ -75,7 +79,7 @@ class Simulation:
 
     def __init__(self, scenario, algorithm: str = "qtdr", mode: str = "validate", *, seed: int | None = None,
                  replication: int = 0, load: float = 0.5, duration_s: float | None = None,
-                 data_scale: float = 1.0, plan=None, prep=None):
+                 data_scale: float = 1.0, plan=None, prep=None, max_memory_gb: float | None = None):
         from cppsns3.model.scenario import Scenario
 
         if not isinstance(scenario, Scenario):
@@ -90,6 +94,11 @@ class Simulation:
         self.replication = replication
         self.options = RunOptions(mode=mode, algorithm=algorithm, seed=seed, data_scale=data_scale, load=load,
                                   duration_s=duration_s, replications=1).validated()
+        if max_memory_gb is not None:
+            from cppsns3.model.memory import max_memory_bytes
+
+            max_memory_bytes(max_memory_gb)
+        self.max_memory_gb = max_memory_gb
         self._plan = plan
         self._prep = prep
         self._prepared = None
@@ -97,6 +106,7 @@ class Simulation:
         self._result = None
         self._tmp = None
         self._taps = []  # PortTrace objects (pcap files), closed after the run
+        self._pcaps = None  # AtomicBatch of the pcap files: renamed into place after the run
         self._streams = []  # ASCII trace streams, flushed after the run
 
     # -- build -------------------------------------------------------------
@@ -126,6 +136,9 @@ class Simulation:
         ------
         SimulationError
             If another Simulation of this process is built and not yet run.
+        InsufficientMemory
+            If the run's memory estimate exceeds the memory available (or
+            ``max_memory_gb``): nothing is built.
         """
         global _ACTIVE
         if self._net is not None:
@@ -133,7 +146,10 @@ class Simulation:
         if _ACTIVE is not None and _ACTIVE is not self:
             raise SimulationError("another Simulation is built in this process and not yet run: "
                                   "run it first (ns-3 has one simulator per process)")
+        from cppsns3.sim.guard import check_run_memory
         from cppsns3.sim.netbuild import run_class
+
+        self.memory_estimate = check_run_memory(self.scenario, self.plan, self.options, self.max_memory_gb)
 
         self._tmp = tempfile.TemporaryDirectory(prefix="cppsns3-sim-")
         self.spec = self.prepared.spec(self.replication,
@@ -243,20 +259,24 @@ class Simulation:
         Returns
         -------
         list of Path
-            The files ns-3 writes (complete once :meth:`run` returns); read
-            them with :func:`cppsns3.traces.read_pcap`.
+            The files ns-3 writes (written under temporary names and renamed
+            into place when :meth:`run` returns; an interrupted run leaves
+            none); read them with :func:`cppsns3.traces.read_pcap`.
         """
+        from cppsns3.atomic import AtomicBatch
         from cppsns3.ns3 import cpp, ns
 
         self._need_built()
         prefix = str(prefix)
         Path(prefix).parent.mkdir(parents=True, exist_ok=True)
+        if self._pcaps is None:
+            self._pcaps = AtomicBatch()
         out = []
         for a, b in self._ports(ports):
             dev = self.port(a, b)
             path = Path(f"{prefix}-{dev.GetNode().GetId()}-{dev.GetIfIndex()}.pcap")
             tap = ns.CreateObject[cpp.PortTrace]()
-            if not tap.AttachPcap(dev, str(path)):
+            if not tap.AttachPcap(dev, str(self._pcaps.stage(path))):
                 raise SimulationError(f"pcap: cannot trace port {a}->{b} into {str(path)!r}")
             self._taps.append(tap)
             out.append(path)
@@ -309,14 +329,18 @@ class Simulation:
         self.build()
         from cppsns3.sim.pipeline import assemble, run_header
 
+        ok = False
         try:
             raw = self._net.run()
+            ok = True
         finally:
             _ACTIVE = None
             for tap in self._taps:
                 tap.Close()
             for stream in self._streams:
                 stream.GetStream().flush()
+            if self._pcaps is not None:
+                self._pcaps.commit() if ok else self._pcaps.discard()
         pa = self.prepared
         header = run_header(self.scenario, self.plan, self.options, pa.seed, pa.scale)
         header["replications"] = 1
