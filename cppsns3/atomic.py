@@ -32,7 +32,8 @@ import signal
 import threading
 from pathlib import Path
 
-__all__ = ["TEMP_MARK", "temp_name", "is_temporary", "write_atomic", "atomic_open", "atomic_path",
+__all__ = ["TEMP_MARK", "temp_name", "is_temporary", "register_temporary", "commit_temporary",
+           "discard_temporary", "write_atomic", "atomic_open", "atomic_path",
            "AtomicBatch", "remove_temporaries", "live_temporaries", "interruptible"]
 
 #: Marks a temporary name (``.NAME.PID-XXXXXX.part.EXT``).
@@ -59,12 +60,13 @@ def is_temporary(name) -> bool:
     return base.startswith(".") and TEMP_MARK in base
 
 
-def _register(tmp: Path) -> None:
+def register_temporary(tmp: Path) -> None:
+    """Count ``tmp`` among this process's temporaries (for writers that manage their own file)."""
     with _LOCK:
         _LIVE.add(Path(tmp))
 
 
-def _unlink(tmp: Path) -> None:
+def discard_temporary(tmp: Path) -> None:
     """Remove a temporary and whatever was written under names derived from it
     (a child asked to write ``tmp`` may itself write ``.tmp...part`` first)."""
     tmp = Path(tmp)
@@ -87,7 +89,8 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def _commit(tmp: Path, path: Path, *, sync: bool = True) -> None:
+def commit_temporary(tmp: Path, path: Path, *, sync: bool = True) -> None:
+    """fsync ``tmp`` (if ``sync``) and rename it to ``path``; it is no longer a temporary."""
     if sync:
         _fsync_file(tmp)
     os.replace(tmp, path)
@@ -125,13 +128,13 @@ def atomic_path(path, *, sync: bool = True):
     """
     path = Path(path)
     tmp = temp_name(path)
-    _register(tmp)
+    register_temporary(tmp)
     try:
         yield tmp
-        _commit(tmp, path, sync=sync)
+        commit_temporary(tmp, path, sync=sync)
     finally:
         if Path(tmp) in _LIVE:
-            _unlink(tmp)
+            discard_temporary(tmp)
 
 
 @contextlib.contextmanager
@@ -202,7 +205,7 @@ class AtomicBatch:
         if path in self._staged:
             return self._staged[path]
         tmp = temp_name(path)
-        _register(tmp)
+        register_temporary(tmp)
         self._staged[path] = tmp
         return tmp
 
@@ -233,10 +236,10 @@ class AtomicBatch:
         try:
             for path, tmp in self._staged.items():
                 if tmp.exists():
-                    _commit(tmp, path, sync=False)
+                    commit_temporary(tmp, path, sync=False)
                     done.append(path)
                 else:
-                    _unlink(tmp)
+                    discard_temporary(tmp)
         finally:
             self.discard()
         return done
@@ -245,7 +248,7 @@ class AtomicBatch:
         """Remove every temporary not yet renamed."""
         for tmp in self._staged.values():
             if Path(tmp) in _LIVE:
-                _unlink(tmp)
+                discard_temporary(tmp)
         self._staged.clear()
         self.closed = True
 
@@ -268,7 +271,7 @@ def live_temporaries() -> list:
 def remove_temporaries() -> None:
     """Remove every temporary of this process not yet renamed (last-resort cleanup)."""
     for tmp in live_temporaries():
-        _unlink(tmp)
+        discard_temporary(tmp)
 
 
 def _raise_interrupted(signum, frame):

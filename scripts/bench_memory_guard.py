@@ -76,7 +76,8 @@ def estimate(grid: str, mode: str, x: float):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a few small configurations only")
-    ap.add_argument("--full118", action="store_true", help="add ieee118 rounds at 1x and 3x the Table 2 volumes (7-9 GB)")
+    ap.add_argument("--full118", action="store_true",
+                    help="add ieee118 rounds at 1x and 3x the Table 2 volumes (7-9 GB)")
     ap.add_argument("--reuse", metavar="DIR", help="keep the run directories in DIR; reuse those present")
     ap.add_argument("--json", action="store_true", help="print the rows as one JSON object")
     args = ap.parse_args(argv)

@@ -29,12 +29,12 @@ import hashlib
 import io
 import math
 import os
-import secrets
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import atomic
 from ..errors import BlockFormatError
 from .block import DataBlock, GeneratorBlock
 from .chain import Chain, ChainError
@@ -162,7 +162,7 @@ class ChainFileWriter:
     The header (registrations of ``registry`` as they are now, and
     ``tolerance_s``) is written at once; each :meth:`append` writes one round
     and keeps nothing of it.  The bytes go to a temporary file beside
-    ``path`` (``.NAME.PID.RANDOM.tmp``); :meth:`close` writes the end record,
+    ``path`` (``.NAME.PID-XXXXXX.part.EXT``, :func:`cppsns3.atomic.temp_name`); :meth:`close` writes the end record,
     syncs and renames it to ``path``.  As a context manager the writer
     closes on a normal exit and :meth:`abort` s (deletes the temporary file,
     leaves ``path`` untouched) on an exception.
@@ -205,8 +205,8 @@ class ChainFileWriter:
         self.path = Path(path)
         self.registry = registry
         self._registered = len(registry)
-        self.temp_path = self.path.with_name(
-            f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        self.temp_path = atomic.temp_name(self.path)
+        atomic.register_temporary(self.temp_path)  # removed by an interrupted run's cleanup too
         fd = os.open(self.temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
                      0o666)
         self._f = os.fdopen(fd, "wb")
@@ -284,7 +284,7 @@ class ChainFileWriter:
         self._f.flush()
         os.fsync(self._f.fileno())
         self._f.close()
-        os.replace(self.temp_path, self.path)
+        atomic.commit_temporary(self.temp_path, self.path, sync=False)
 
     def close(self) -> None:
         """Write the end record and rename the file to its final name (idempotent).
@@ -306,10 +306,7 @@ class ChainFileWriter:
             self._f.close()
         except OSError:
             pass
-        try:
-            os.unlink(self.temp_path)
-        except FileNotFoundError:
-            pass
+        atomic.discard_temporary(self.temp_path)
 
     def __enter__(self) -> "ChainFileWriter":
         return self

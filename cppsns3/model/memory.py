@@ -21,10 +21,12 @@ round mode (one child per algorithm and replication, one at a time)
     + ``ROUND_TRANSFER_FACTOR`` x the bytes all transfers carry (blocks x
     destinations: the heap a round leaves behind grows with the volume it
     moved; linear up to ``ROUND_TRANSFER_KNEE_BYTES``, then as the square
-    root: measured on ieee118 at 9 and 27 GB carried) + ``PORT_BYTES`` per directed port (device, monitor; queued segments
-    are fragments of the send buffers, so they are inside the buffer term).  The parent: ``BASE_BYTES`` +
+    root: measured on ieee118 at 9 and 27 GB carried) + ``PORT_BYTES`` per
+    directed port (device, monitor; queued segments are fragments of the
+    send buffers, so they are inside the buffer term) + the blocks' bytes
+    (each sender's copy).  The parent: ``PARENT_BASE_BYTES`` +
     ``PREP_BYTES_PER_BLOCK_BYTE`` x the blocks' bytes (records, encodings,
-    signatures made in Python), ``PARENT_BASE_BYTES`` its own base.
+    signatures made in Python).
 validate mode
     ``BASE_BYTES`` + ``VALIDATE_BYTES_PER_PACKET`` x the packets the sources
     send (every received packet's flow, sequence number, delay and arrival
@@ -142,7 +144,8 @@ def _knee(x: float, knee: float) -> float:
     return x if x <= knee else math.sqrt(knee * x)
 
 
-def estimate_round_memory(block_bytes, n_nodes: int, n_ports: int, buffer_bytes: float, *, concurrent: int = 1) -> MemoryEstimate:
+def estimate_round_memory(block_bytes, n_nodes: int, n_ports: int, buffer_bytes: float, *,
+                          concurrent: int = 1) -> MemoryEstimate:
     """Peak memory of a round: every block sent to every other node over TCP at once.
 
     Parameters

@@ -163,9 +163,12 @@ def plot_cosim_day(steps: pd.DataFrame, summary: dict, path) -> Path:
                     f"{len(steps)} steps of {summary.get('step_s', 0):g} s, generator bus "
                     f"{summary.get('generator_bus')}{note}", fontsize=10)
     fig.tight_layout()
+    from cppsns3.atomic import atomic_path
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".") or "png")
     return path
 
 

@@ -270,9 +270,12 @@ def _new_figure(ncols: int = 1) -> tuple[Figure, list]:
 
 
 def _save(fig, path) -> Path:
+    from cppsns3.atomic import atomic_path
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=_DPI)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=_DPI, format=path.suffix.lstrip(".") or "png")
     return path
 
 

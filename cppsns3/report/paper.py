@@ -130,8 +130,11 @@ def table3(scenarios: dict, csv_path=None, png_path=None, progress=None) -> pd.D
             progress(grid)
     t = table3_from_plans(lb, bound)
     if csv_path is not None:
+        from cppsns3.atomic import atomic_open
+
         Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
-        t.to_csv(csv_path, index=False, float_format="%.6g")
+        with atomic_open(csv_path, "w", newline="") as fh:
+            t.to_csv(fh, index=False, float_format="%.6g")
     if png_path is not None:
         plots.plot_load_balance_table(t, png_path)
     return t

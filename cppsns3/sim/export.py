@@ -103,8 +103,8 @@ def reference_description(spec) -> str:
 
 def write_reference_description(spec, path) -> Path:
     """Write :func:`reference_description` of ``spec`` to ``path``; return the path."""
+    from cppsns3.atomic import write_atomic
+
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(reference_description(spec))
-    tmp.replace(path)
+    write_atomic(path, reference_description(spec))
     return path

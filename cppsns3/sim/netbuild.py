@@ -179,12 +179,11 @@ class NetworkRun:
 
     def _flowmon_results(self) -> dict:
         """Write the spec's FlowMonitor XML (temporary name, then renamed); return the flow records."""
-        import os
+        from cppsns3.atomic import atomic_path
 
         if self.spec.flowmon_xml:
-            tmp = self.spec.flowmon_xml + ".part"
-            self.fm.SerializeToXmlFile(tmp, True, True)
-            os.replace(tmp, self.spec.flowmon_xml)
+            with atomic_path(self.spec.flowmon_xml) as tmp:
+                self.fm.SerializeToXmlFile(str(tmp), True, True)
         return flowmon_records(self.fm, self.fm_helper, self.topo)
 
     # hooks

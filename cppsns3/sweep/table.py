@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -91,20 +90,10 @@ class Journal:
 
 
 def _atomic(path: Path, write) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    from cppsns3.atomic import atomic_open
+
+    with atomic_open(Path(path), "w", encoding="utf-8", newline="") as fh:
+        write(fh)
 
 
 def write_csv_atomic(frame: pd.DataFrame, path: str | Path) -> None:
