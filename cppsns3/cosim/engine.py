@@ -189,7 +189,7 @@ def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFA
     from cppsns3.cosim.estimation import estimate, measurement_table
     from cppsns3.model.scenario import ALGORITHMS, Scenario, check_seed
     from cppsns3.sim.netbuild import execute
-    from cppsns3.sim.pipeline import RunOptions, fault_edges, prepare
+    from cppsns3.sim.pipeline import RunOptions, link_outages, outage_events, prepare, relay_faults
     from cppsns3.sim.result import clean_json, write_atomic
     from cppsns3.model.grid import bus_labels
     from cppsns3.sim.round import prepare_round, round_bodies, round_keys
@@ -210,7 +210,8 @@ def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFA
     network = sc.network
     labels = network.nodes
     trips = _Trips(sc)
-    static_down = fault_edges(sc, network)  # link_down faults: at_s in run time
+    outages = link_outages(sc, network)  # link_down, link_flap, node_down: times in run time
+    relays = relay_faults(sc, network)
     pl = cppsns3.plan(sc, [algorithm])
     gen_bus = pl.algorithms[algorithm].generator_bus
     gen = network.index[gen_bus]
@@ -276,10 +277,10 @@ def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFA
             st.writer = ChainFileWriter(chain_path, prep.registry, step_s)
         if st.pa is None:
             st.pa = prepare(sc, pl, opts, prep=prep)[0]
-        down = tuple(sorted(set(trips.link_down(t0, t0 + step_s))
-                            | {(max(0.0, a - t0), e) for a, e in static_down if a < t0 + step_s}))
-        ri = RoundInputs(prep=prep, generator=gen, link_down=down, timestamp_s=g.ts, prev_hash=st.tip,
-                         height=st.height)
+        fault_down, fault_up = outage_events(outages, t0, t0 + step_s)
+        down = tuple(sorted(set(trips.link_down(t0, t0 + step_s)) | set(fault_down)))
+        ri = RoundInputs(prep=prep, generator=gen, link_down=down, link_up=fault_up, relay_faults=relays,
+                         timestamp_s=g.ts, prev_hash=st.tip, height=st.height)
         spec = dataclasses.replace(st.pa, round_inputs=ri).spec(0)
         g.prep, g.down = prep, down
         g.timing["seal_wall_s"] = time.perf_counter() - w0

@@ -85,10 +85,21 @@ class Topology:
 
     def set_link_down(self, e: int) -> None:
         """Take link e down at both ends (its interfaces stop carrying traffic)."""
+        self._set_link(e, up=False)
+
+    def set_link_up(self, e: int) -> None:
+        """Bring link e back into service at both ends (after :meth:`set_link_down`)."""
+        self._set_link(e, up=True)
+
+    def _set_link(self, e: int, up: bool) -> None:
         link = self.links[e]
         for node, dev in ((link.a, self.devices[e][0]), (link.b, self.devices[e][1])):
             ipv4 = self.node(node).GetObject[ns.Ipv4]()
-            ipv4.SetDown(ipv4.GetInterfaceForDevice(dev))
+            i = ipv4.GetInterfaceForDevice(dev)
+            if up:
+                ipv4.SetUp(i)
+            else:
+                ipv4.SetDown(i)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ adapter and the scripts all go through these functions.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from cppsns3.sim.spec import (
 )
 
 __all__ = ["MODES", "DEFAULT_VALIDATE_DURATION_S", "WARMUP_FRACTION", "RunOptions", "PreparedAlgorithm",
-           "fault_edges", "prepare", "assemble", "run_header"]
+           "link_outages", "outage_events", "relay_faults", "prepare", "assemble", "run_header"]
 
 MODES = ("round", "validate")
 DEFAULT_VALIDATE_DURATION_S = 0.05
@@ -91,8 +91,11 @@ class RunOptions:
         return self.duration_s or DEFAULT_VALIDATE_DURATION_S
 
 
-def fault_edges(scenario, network) -> tuple:
-    """``link_down`` faults as sorted ``(at_s, link index)``.
+def link_outages(scenario, network) -> tuple:
+    """Every timed link outage of the scenario's faults, as sorted ``(down_s, up_s, link index)``.
+
+    ``link_down``: one outage for good (``up_s`` None); ``link_flap``: its
+    cycles; ``node_down``: every link of the node, until ``until_s``.
 
     Raises
     ------
@@ -101,17 +104,65 @@ def fault_edges(scenario, network) -> tuple:
     """
     out = []
     for f in scenario.faults:
-        if f.kind != "link_down":
+        if f.kind in ("link_down", "link_flap"):
+            a, b = network.index[network.site_of(f.a_bus)], network.index[network.site_of(f.b_bus)]
+            try:
+                edges = (network.link_id(a, b),)
+            except KeyError:
+                raise ScenarioError(
+                    f"faults: {f.kind} a_bus={f.a_bus!r} b_bus={f.b_bus!r} is not a link of the network"
+                ) from None
+        elif f.kind == "node_down":
+            v = network.index[network.site_of(f.bus)]
+            edges = tuple(network.link_id(v, network.index[w]) for w in network.graph.neighbors(network.site_of(f.bus)))
+        else:
             continue
-        a, b = network.index[network.site_of(f.a_bus)], network.index[network.site_of(f.b_bus)]
-        try:
-            e = network.link_id(a, b)
-        except KeyError:
-            raise ScenarioError(
-                f"faults: link_down a_bus={f.a_bus!r} b_bus={f.b_bus!r} is not a link of the network"
-            ) from None
-        out.append((float(f.at_s or 0.0), int(e)))
-    return tuple(sorted(out))
+        for down_s, up_s in f.intervals():
+            out.extend((float(down_s), None if up_s is None else float(up_s), int(e)) for e in edges)
+    return tuple(sorted(out, key=lambda o: (o[0], math.inf if o[1] is None else o[1], o[2])))
+
+
+def outage_events(outages, t0: float = 0.0, t1: float = math.inf) -> tuple:
+    """The link failures and repairs of ``outages`` inside ``[t0, t1)``, in times from ``t0``.
+
+    An outage that started before ``t0`` and lasts into the window fails its
+    link at 0.
+
+    Returns
+    -------
+    (tuple, tuple)
+        ``link_down`` and ``link_up`` of :class:`~cppsns3.sim.spec.RoundInputs`:
+        sorted ``(at_s, link index)``.
+    """
+    down, up = [], []
+    for a, b, e in outages:
+        if a >= t1 or (b is not None and b <= t0):
+            continue
+        down.append((max(0.0, a - t0), e))
+        if b is not None and b < t1:
+            up.append((b - t0, e))
+    return tuple(sorted(down)), tuple(sorted(up))
+
+
+def relay_faults(scenario, network) -> tuple:
+    """The scenario's compromised relays, one :class:`~cppsns3.sim.spec.RelayFault` per node."""
+    from cppsns3.model.scenario import RELAY_KINDS
+    from cppsns3.sim.spec import RelayFault
+
+    per = {}
+    for f in scenario.faults:
+        if f.kind not in RELAY_KINDS:
+            continue
+        v = network.index[network.site_of(f.bus)]
+        r = per.get(v, RelayFault(node=v))
+        if f.kind == "relay_drop":
+            r = replace(r, drop_fraction=float(f.fraction))
+        elif f.kind == "relay_delay":
+            r = replace(r, delay_s=float(f.delay_ms) / 1e3)
+        else:
+            r = replace(r, tamper_fraction=1.0 if f.fraction is None else float(f.fraction))
+        per[v] = r
+    return tuple(per[v] for v in sorted(per))
 
 
 @dataclass(frozen=True)
@@ -175,7 +226,8 @@ def prepare(scenario, plan, opts: RunOptions, *, prep=None, progress=None) -> li
     for a in algos:
         if a not in plan.algorithms:
             raise ScenarioError(f"algorithm: {a!r} is not in the plan (planned: {', '.join(plan.algorithms)})")
-    link_down = fault_edges(scenario, network)
+    link_down, link_up = outage_events(link_outages(scenario, network))
+    relays = relay_faults(scenario, network)
     if opts.mode == "round":
         if prep is None:
             from cppsns3.sim.round import prepare_round
@@ -193,7 +245,8 @@ def prepare(scenario, plan, opts: RunOptions, *, prep=None, progress=None) -> li
                                  extra_sources=[gen] if opts.mode == "round" else ())
         analytic, ports_an = analytic_flow_delays(network, flows, scenario.queue_capacity,
                                                   scenario.mean_packet_bytes, scenario.t_wait_s)
-        ri = RoundInputs(prep=prep, generator=gen, link_down=link_down) if opts.mode == "round" else None
+        ri = (RoundInputs(prep=prep, generator=gen, link_down=link_down, link_up=link_up, relay_faults=relays)
+              if opts.mode == "round" else None)
         out.append(PreparedAlgorithm(scenario=scenario, aplan=ap, opts=opts, seed=seed, scale=scale, flows=flows,
                                      routes=routes, analytic=analytic, ports_an=ports_an, round_inputs=ri))
     return out
@@ -398,7 +451,9 @@ def _round_entry(sc, flows, runs, labels) -> dict:
         "blocks_rejected": first["blocks_rejected"],
         "blocks_flagged": first["blocks_flagged"] if sc.datacheck.enabled else None,
         "reject_reasons": first["reject_reasons"],
-        "append_errors": first["append_errors"],
+        "nodes": {str(labels[v]): rec for v, rec in enumerate(first["nodes"])},
+        "packets": first["packets"],
+        "append_errors": {str(k): v for k, v in first["append_errors"].items()},
         "cut_off_buses": [labels[i] for i in first["cut_off"]],
         "replanned_pairs": first["replanned_pairs"],
         "retried_transfers": first["retried_transfers"],

@@ -49,6 +49,9 @@ KIND_GENERATOR = 2
 DATACHECK_TRAIN_DAYS = 9
 #: Simulated-time limit of one round.
 MAX_ROUND_S = 600.0
+#: First ns-3 RNG stream of the compromised relays (node i uses RELAY_STREAM + i); the
+#: validate-mode sources use 0 .. 2 x flows, so the two never share a stream.
+RELAY_STREAM = 1 << 40
 
 
 def _tamper(raw: bytes) -> bytes:
@@ -109,6 +112,7 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
     if not (data_scale > 0 and np.isfinite(data_scale)):
         raise ScenarioError(f"--data-scale must be > 0, got {data_scale!r}")
     tampered = {f.bus for f in scenario.faults if f.kind == "tampered_block"}
+    replaying = {f.bus for f in scenario.faults if f.kind == "replay"}
     terminals, registry = round_keys(scenario, network, seed)
     grid = scenario.net if scenario.net is not None else scenario.grid
     model = None
@@ -127,7 +131,7 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
     if bodies is None:
         bodies = round_bodies(scenario, network, terminals, frame, seed=seed, data_scale=data_scale,
                               period_s=period_s, reported=reported, progress=progress)
-    payloads, blocks = {}, {}
+    payloads, blocks, replays = {}, {}, {}
     for term in scenario.terminals:
         site = network.site_of(term.bus)
         node = network.index[site]
@@ -138,7 +142,14 @@ def prepare_round(scenario, network, *, seed: int, data_scale: float, progress=N
         else:
             blocks[node] = blk
         payloads[node] = raw
-    return round_prep(terminals, registry, payloads, model=model, blocks=blocks)
+        if site in replaying or term.bus in replaying:
+            # The terminal's block of the period before: validly signed, and on
+            # the chain already (the registry accepted it then), so a replay.
+            end = bodies[node].end_s if timestamp_s is None else timestamp_s
+            old = bodies[node].seal(bytes(32), end - period_s)
+            registry.verify(old)
+            replays[node] = old.to_bytes()
+    return round_prep(terminals, registry, payloads, model=model, blocks=blocks, replays=replays)
 
 
 def round_bodies(scenario, network, terminals: dict, frame, *, seed: int, data_scale: float,
@@ -201,7 +212,22 @@ def round_keys(scenario, network, seed: int):
     return terminals, registry
 
 
-def round_prep(terminals: dict, registry, payloads: dict, model=None, blocks: dict | None = None):
+def data_verdict(raw: bytes, registry) -> tuple:
+    """``(ok, reason)`` of received data-block bytes: decode, signer, signature, Merkle root, replay.
+
+    The registry is not changed (a copy's replay memory is used).
+    """
+    from cppsns3.chain import BlockFormatError, InvalidBlock
+
+    try:
+        registry.copy().verify_bytes(raw)
+    except (BlockFormatError, InvalidBlock) as exc:
+        return False, getattr(exc, "reason", None) or "format error"
+    return True, ""
+
+
+def round_prep(terminals: dict, registry, payloads: dict, model=None, blocks: dict | None = None,
+               replays: dict | None = None):
     """The :class:`RoundPrep` of given payloads: verdicts (and data-check flags) once per byte string.
 
     Parameters
@@ -218,6 +244,8 @@ def round_prep(terminals: dict, registry, payloads: dict, model=None, blocks: di
         sender's own object): verified as it is instead of decoding the
         bytes again (same verdict: the object's encoding *is* the payload,
         checked byte for byte here).  Payloads without one are decoded.
+    replays : dict, optional
+        Node -> an older block it sends again (``replay`` faults).
     """
     from cppsns3.chain import BlockFormatError, DataBlock, InvalidBlock
     from cppsns3.datacheck import check_block
@@ -244,15 +272,26 @@ def round_prep(terminals: dict, registry, payloads: dict, model=None, blocks: di
             # Eq. 8 check of the block's records; deterministic without history
             # updates, so computed once per distinct block like the verdict.
             flagged[digest] = len(check_block(blk, model.fork(), update=False))
+    replays = dict(replays or {})
+    for raw in replays.values():
+        verdicts[hashlib.sha256(raw).digest()] = data_verdict(raw, registry)
     return RoundPrep(terminals=terminals, registry=registry, payloads=payloads, verdicts=verdicts,
                      flagged_records=flagged, block_bytes={n: len(r) for n, r in payloads.items()},
-                     blocks=valid)
+                     blocks=valid, replays=replays)
 
 
 class _Round:
-    """Node-side protocol state, driven by the BlockServer callbacks."""
+    """Node-side protocol state, driven by the BlockServer callbacks.
 
-    def __init__(self, spec, topo, servers, senders, prep, generator):
+    Parameters
+    ----------
+    keep : callable, optional
+        ``keep(origin, node)``: whether ``node`` keeps the bytes it receives
+        from ``origin`` (their path crosses a relay that may change them), so
+        that bytes nobody sent are verified as received, for the real reason.
+    """
+
+    def __init__(self, spec, topo, servers, senders, prep, generator, keep=None):
         from cppsns3.ns3 import ns
 
         self.ns = ns
@@ -262,13 +301,17 @@ class _Round:
         self.senders = senders
         self.prep = prep
         self.generator = generator
+        self.keep = keep
         n = len(spec.labels)
         self.n = n
         self.sources = sorted(prep.payloads)
         self.hashers = {}
-        self.data_done = [set() for _ in range(n)]  # origins whose block arrived (any verdict)
+        self.kept = {}  # (server, conn) -> bytearray of a transfer whose bytes are kept
+        self.data_done = [set() for _ in range(n)]  # origins whose block arrived (any verdict but replay)
         self.accepted = [dict() for _ in range(n)]  # origin -> block hash
         self.rejected = [0] * n
+        self.node_reasons = [dict() for _ in range(n)]
+        self.late = [0] * n
         self.flagged = [0] * n
         self.seen = [set() for _ in range(n)]
         self.duplicates = 0
@@ -277,8 +320,11 @@ class _Round:
         self.gen_raw = None
         self.gen_listed = set()
         self.gen_built_s = None
+        self.gen_sent = set()
+        self.excluded = set()  # terminals cut off from the generator when it built the block: not in this round
         self.gen_received = [None] * n
         self.appended_s = [None] * n
+        self.finished = [False] * n  # appended, or can never append this round
         self.append_errors = {}
         self.reachable = set(range(n))
         self.own_digest = {}
@@ -296,49 +342,69 @@ class _Round:
         server = self.servers[index]
         node = index % self.n
         chunk = server.GetChunk(conn)
-        h = self.hashers.get((index, conn))
+        key = (index, conn)
+        h = self.hashers.get(key)
         if h is None:
-            h = self.hashers[(index, conn)] = hashlib.sha256()
+            h = self.hashers[key] = hashlib.sha256()
+            if self.keep is not None and self.keep(int(server.GetOrigin(conn)), node):
+                self.kept[key] = bytearray()
         size = int(chunk.size())
         if size:
-            h.update(np.frombuffer(chunk.data(), dtype=np.uint8, count=size))
+            view = np.frombuffer(chunk.data(), dtype=np.uint8, count=size)
+            h.update(view)
+            buf = self.kept.get(key)
+            if buf is not None:
+                buf += view.tobytes()
         if event == 0:
             return
-        del self.hashers[(index, conn)]
+        del self.hashers[key]
+        raw = self.kept.pop(key, None)
         digest = h.digest()
         kind, origin = int(server.GetKind(conn)), int(server.GetOrigin(conn))
         now = self.ns.Simulator.Now().GetSeconds()
         if kind == KIND_DATA:
-            self.on_data(node, origin, digest, now)
+            self.on_data(node, origin, digest, now, None if raw is None else bytes(raw))
         elif kind == KIND_GENERATOR:
             if self.gen_received[node] is not None:
                 self.duplicates += 1
                 return
-            self.gen_received[node] = (digest, now)
+            self.gen_received[node] = (digest, now, None if raw is None else bytes(raw))
             self.try_append(node, now)
 
-    def on_data(self, node, origin, digest, now):
+    def refuse(self, node, reason):
+        self.rejected[node] += 1
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+        self.node_reasons[node][reason] = self.node_reasons[node].get(reason, 0) + 1
+
+    def on_data(self, node, origin, digest, now, raw=None):
+        from cppsns3.chain.reasons import REPLAY
+
         if (origin, digest) in self.seen[node]:
             self.duplicates += 1  # a retried transfer delivered the same bytes again
             return
         self.seen[node].add((origin, digest))
-        self.arrival_s.setdefault((origin, node), now)
-        self.data_done[node].add(origin)
         verdict = self.prep.verdicts.get(digest)
         if verdict is None:
-            ok, reason = False, "unknown bytes"
-        else:
-            ok, reason = verdict
+            # Bytes nobody sent (changed on the way): verified as received.
+            verdict = data_verdict(raw, self.prep.registry) if raw is not None else (False, "unknown bytes")
+        ok, reason = verdict
         if ok and digest in self.accepted[node].values():
-            ok, reason = False, "replay"
+            ok, reason = False, REPLAY
+        if not ok and reason == REPLAY:
+            # An older block sent again: refused; this round's block of the origin is still awaited.
+            self.refuse(node, reason)
+            return
+        self.arrival_s.setdefault((origin, node), now)
+        self.data_done[node].add(origin)
         if ok:
             self.accepted[node][origin] = digest
+            if self.gen_raw is not None and digest not in self.gen_listed:
+                self.late[node] += 1  # reached the generator after it built the round's block
             if self.prep.flagged_records.get(digest, 0):
                 self.flagged[node] += 1
         else:
-            self.rejected[node] += 1
-            self.reasons[reason] = self.reasons.get(reason, 0) + 1
-        if node == self.generator and self.gen_raw is None and self.has_all_data(node):
+            self.refuse(node, reason)
+        if node == self.generator and self.can_build():
             self.build_generator_block(now)
         self.try_append(node, now)
         self.maybe_stop()
@@ -347,23 +413,41 @@ class _Round:
         """Every reachable demand terminal's block has arrived (whatever its verdict)."""
         return all(s in self.data_done[node] for s in self.sources if s != node and s in self.reachable)
 
-    def after_replan(self, now):
-        """Re-check the round after the reachable set shrank (a link went down)."""
-        if self.gen_raw is None and self.has_all_data(self.generator):
+    def can_build(self) -> bool:
+        """The generator holds every reachable terminal's block and is not cut off from every node."""
+        g = self.generator
+        return self.gen_raw is None and self.has_all_data(g) and (len(self.reachable) > 1 or self.n == 1)
+
+    def after_replan(self, now, reachable=None):
+        """Re-check the round after the reachable set changed (links went down or came back).
+
+        Nodes that became reachable again after the generator block was sent get it now.
+        """
+        if reachable is not None:
+            newly = set(reachable) - self.reachable
+            self.reachable = set(reachable)
+            if self.gen_raw is not None:
+                self.send_generator_block(sorted(newly))
+        if self.can_build():
             self.build_generator_block(now)
         for node in sorted(self.reachable):
             self.try_append(node, now)
+        self.maybe_stop()
 
     # -- protocol ----------------------------------------------------------
     def start_phase1(self):
         for node, raw in self.prep.payloads.items():
             sender = self.senders[node]
             sender.SetPayload(0, np.frombuffer(raw, dtype=np.uint8), len(raw))
+            old = self.prep.replays.get(node)
+            if old is not None:  # the replayed block goes out first, beside the real one
+                sender.SetPayload(2, np.frombuffer(old, dtype=np.uint8), len(old))
             for dst in range(self.n):
                 if dst != node:
+                    if old is not None:
+                        sender.Send(2, self.topo.primary[dst], BLOCK_PORT, KIND_DATA, node)
                     sender.Send(0, self.topo.primary[dst], BLOCK_PORT, KIND_DATA, node)
-        g = self.generator
-        if self.gen_raw is None and self.has_all_data(g):
+        if self.can_build():
             self.build_generator_block(0.0)
 
     def build_generator_block(self, now):
@@ -377,42 +461,65 @@ class _Round:
         raw = blk.to_bytes()
         self.gen_raw = raw
         self.gen_listed = set(hashes)
+        self.excluded = {s for s in self.sources if s not in self.reachable}
         self.gen_built_s = now
-        self.gen_received[g] = (hashlib.sha256(raw).digest(), now)
-        sender = self.senders[g]
-        sender.SetPayload(1, np.frombuffer(raw, dtype=np.uint8), len(raw))
-        for dst in range(self.n):
-            if dst != g and dst in self.reachable:
-                sender.Send(1, self.topo.primary[dst], GENERATOR_PORT, KIND_GENERATOR, g)
+        self.gen_received[g] = (hashlib.sha256(raw).digest(), now, None)
+        self.senders[g].SetPayload(1, np.frombuffer(raw, dtype=np.uint8), len(raw))
+        self.send_generator_block(sorted(self.reachable))
         self.try_append(g, now)
+
+    def send_generator_block(self, dsts):
+        g = self.generator
+        for dst in dsts:
+            if dst != g and dst not in self.gen_sent:
+                self.gen_sent.add(dst)
+                self.senders[g].Send(1, self.topo.primary[dst], GENERATOR_PORT, KIND_GENERATOR, g)
+
+    def fail(self, node, reason):
+        """``node`` cannot append this round's block: record why, and stop waiting for it."""
+        self.append_errors[node] = reason
+        self.finished[node] = True
+        self.maybe_stop()
 
     def try_append(self, node, now):
         from cppsns3.chain import BlockFormatError, InvalidBlock, verify_generator_block
+        from cppsns3.chain.reasons import MISSING_BLOCK
 
-        if self.appended_s[node] is not None or self.gen_received[node] is None:
+        if self.finished[node] or self.gen_received[node] is None:
             return
-        digest, _ = self.gen_received[node]
-        if self.gen_raw is None or digest != hashlib.sha256(self.gen_raw).digest():
-            self.append_errors[node] = "unknown generator bytes"
-            return
+        digest, _, got = self.gen_received[node]
         # Wait for every data block the generator block lists; blocks from
-        # terminals cut off from the generator are not part of this round.
-        held = {h for origin, h in self.accepted[node].items() if origin in self.reachable}
+        # terminals cut off from the generator (now, or when it built the
+        # block) are not part of this round.
+        held = {h for origin, h in self.accepted[node].items()
+                if origin in self.reachable and origin not in self.excluded}
+        if self.gen_raw is None or digest != hashlib.sha256(self.gen_raw).digest():
+            reason = "unknown generator bytes"
+            if got is not None:  # verified as received
+                try:
+                    verify_generator_block(got, held, self.prep.registry)
+                except (BlockFormatError, InvalidBlock) as exc:
+                    reason = getattr(exc, "reason", None) or str(exc)
+            self.fail(node, reason)
+            return
         if not self.gen_listed <= held:
+            if self.has_all_data(node):  # a block it lists was refused here: it never comes
+                self.fail(node, MISSING_BLOCK)
             return
         try:
             verify_generator_block(self.gen_raw, held, self.prep.registry)
         except (BlockFormatError, InvalidBlock) as exc:
-            self.append_errors[node] = getattr(exc, "reason", str(exc))
+            self.fail(node, getattr(exc, "reason", str(exc)))
             return
         self.appended_s[node] = now
+        self.finished[node] = True
         self.append_errors.pop(node, None)
         self.maybe_stop()
 
     def done(self) -> bool:
-        """Every reachable node appended and every data block (refused ones
-        too, so every refusal is counted) has arrived."""
-        return all(self.appended_s[i] is not None for i in self.reachable) and all(
+        """Every reachable node appended (or cannot) and every data block
+        (refused ones too, so every refusal is counted) has arrived."""
+        return all(self.finished[i] for i in self.reachable) and all(
             self.has_all_data(i) for i in self.reachable
         )
 
@@ -491,7 +598,22 @@ class RoundRun(NetworkRun):
             gen_servers.append(gsrv)
             senders.append(snd)
         self.senders = senders
-        self.state = _Round(spec, topo, servers + gen_servers, senders, spec.round.prep, spec.round.generator)
+        # Compromised relays (relay_drop / relay_delay / relay_tamper): in the forwarding itself.
+        tamperers = set()
+        for rf in spec.round.relay_faults:
+            topo.routing[rf.node].SetRelayFault(float(rf.drop_fraction), float(rf.delay_s),
+                                                float(rf.tamper_fraction), RELAY_STREAM + int(rf.node),
+                                                int(cpp.kBlockHeaderBytes))
+            if rf.tamper_fraction > 0:
+                tamperers.add(int(rf.node))
+        self.tamperers = tamperers
+        keep = None
+        if tamperers:
+            def keep(origin, node):
+                path = self.routes.get((origin, node), ())
+                return any(v in tamperers for v in path[1:-1])
+        self.state = _Round(spec, topo, servers + gen_servers, senders, spec.round.prep, spec.round.generator,
+                            keep=keep)
         # One C++ std::function for all servers: cppyy compiles a wrapper per
         # Python callable converted (~70 ms each), not per copy.
         self._handler = self.state.on_event  # a bound method object: keep it alive for cppyy
@@ -502,12 +624,62 @@ class RoundRun(NetworkRun):
         self.monitors = attach_port_monitors(spec, topo)
         self._install_flowmon(1e-5)
 
+    def _reroute(self, down) -> int:
+        """Forwarding after the links ``down`` changed: the planned path where it is up,
+        else the minimum-delay path around the failures, else none.
+
+        Returns
+        -------
+        (int, networkx.Graph)
+            The pairs whose forwarding changed, and the graph of links up.
+        """
+        import networkx as nx
+
+        spec, topo = self.spec, self.topo
+        g = _replan_without(spec, down)
+        changed = 0
+        cache = {}
+        for (s, d), planned in spec.routes.items():
+            cur = self.routes.get((s, d))
+            planned_up = not any(self.link_of[(u, v)] in down for u, v in zip(planned[:-1], planned[1:]))
+            if planned_up:
+                want = tuple(planned)
+            elif cur is not None and not any(self.link_of[(u, v)] in down for u, v in zip(cur[:-1], cur[1:])):
+                want = cur  # the detour still works
+            else:
+                if s not in cache:
+                    cache[s] = nx.single_source_dijkstra_path(g, s, weight="weight")
+                p = cache[s].get(d)
+                want = None if p is None else tuple(p)
+            if want == cur:
+                continue
+            if cur is not None:
+                for u in cur[:-1]:
+                    topo.routing[u].RemoveRoute(s, d)
+            if want is None:
+                self.routes.pop((s, d), None)
+            else:
+                topo.install_paths({(s, d): want})
+                self.routes[(s, d)] = want
+            changed += 1
+        return changed, g
+
+    def _run_until(self, t_s: float) -> None:
+        """Advance the simulation to ``t_s`` (the round may stop it earlier; go on to ``t_s``)."""
+        ns = self.ns
+        target = int(ns.Seconds(t_s).GetTimeStep())  # compared in ns-3's time steps, so no step is too small
+        while (left := target - int(ns.Simulator.Now().GetTimeStep())) > 0:
+            ev = ns.Simulator.Stop(ns.TimeStep(left))
+            ns.Simulator.Run()
+            ns.Simulator.Cancel(ev)  # the round stopped it earlier: no stale stop for a later Run
+
     def _simulate(self) -> dict:
         import networkx as nx
 
         from cppsns3.ns3 import ns
         from cppsns3.sim.netbuild import port_snapshot
 
+        self.ns = ns
         spec, topo, state = self.spec, self.topo, self.state
         generator = int(spec.round.generator)
         n = len(spec.labels)
@@ -516,49 +688,53 @@ class RoundRun(NetworkRun):
         build_s = time.perf_counter() - t_start
 
         t_sim = time.perf_counter()
-        down_events = sorted(spec.round.link_down)  # (at_s, edge)
-        link_of = {}
+        # Link failures and repairs (link_down, link_flap, node_down), in time order.
+        events = sorted([(t, 1, e) for t, e in spec.round.link_down] + [(t, 0, e) for t, e in spec.round.link_up])
+        self.link_of = link_of = {}
         for e, lk in enumerate(spec.links):
             link_of[(lk.a, lk.b)] = link_of[(lk.b, lk.a)] = e
-        cut_off = set()
+        down_count = {}
         replanned = 0
-        now = 0.0
-        for at_s, edge in down_events:
-            if at_s > now:
-                ns.Simulator.Stop(ns.Seconds(at_s - now))
-                ns.Simulator.Run()
-                now = at_s
-            if state.done():
-                break
-            topo.set_link_down(edge)
-            down = {e for t, e in down_events if t <= at_s}
-            g = _replan_without(spec, down)
-            # Re-route every pair whose path crossed a failed link.
-            for (s, d), path in list(self.routes.items()):
-                if not any(link_of[(u, v)] in down for u, v in zip(path[:-1], path[1:])):
-                    continue
-                for u in path[:-1]:
-                    topo.routing[u].RemoveRoute(s, d)
-                try:
-                    new = nx.dijkstra_path(g, s, d, weight="weight")
-                except nx.NetworkXNoPath:
-                    del self.routes[(s, d)]
-                    continue
-                topo.install_paths({(s, d): tuple(new)})
-                self.routes[(s, d)] = tuple(new)
-                replanned += 1
+        cut_off = set()
+        i = 0
+        while i < len(events):
+            at_s = events[i][0]
+            self._run_until(at_s)
+            if state.done() and not any(is_down == 0 for _, is_down, _ in events[i:]):
+                break  # the round is over and no link comes back: nothing left to change it
+            while i < len(events) and events[i][0] == at_s:
+                _, is_down, e = events[i]
+                i += 1
+                was_down = down_count.get(e, 0) > 0
+                down_count[e] = down_count.get(e, 0) + (1 if is_down else -1)
+                now_down = down_count[e] > 0
+                if now_down and not was_down:
+                    topo.set_link_down(e)
+                elif was_down and not now_down:
+                    topo.set_link_up(e)
+            down = {e for e, c in down_count.items() if c > 0}
+            changed, g = self._reroute(down)
+            replanned += changed
             comp = nx.node_connected_component(g, generator)
             cut_off = set(range(n)) - comp
-            state.reachable = set(comp)
-            state.after_replan(ns.Simulator.Now().GetSeconds())
-        if not state.done():
-            ns.Simulator.Stop(ns.Seconds(MAX_ROUND_S - now))
-            ns.Simulator.Run()
+            state.after_replan(ns.Simulator.Now().GetSeconds(), comp)
+        isolated = n > 1 and len(state.reachable) == 1
+        if not state.done() and not isolated:
+            now = ns.Simulator.Now().GetSeconds()
+            ev = ns.Simulator.Stop(ns.Seconds(MAX_ROUND_S - now))
+            ns.Simulator.Run()  # until the round is done (it stops the simulator) or the time limit
+            ns.Simulator.Cancel(ev)
         sim_s = time.perf_counter() - t_sim
         end_s = ns.Simulator.Now().GetSeconds()
+        # Let the packets in flight land (no transfer starts again), so every
+        # packet sent is either received or dropped with its reason.
+        for snd in self.senders:
+            snd.Quiesce()
+        self._run_until(end_s + self._drain_s())
         ports = {(u, v): port_snapshot(m) for (u, v), m in self.monitors.items()}
-        events = int(ns.Simulator.GetEventCount())
+        events_n = int(ns.Simulator.GetEventCount())
         fmrec = self._flowmon_results()
+        packets = _packet_totals(self.fm, ports, topo, self.tamperers, spec.round.relay_faults)
         flows = []
         for f in spec.flows:
             rec = fmrec.get((f.src, f.dst, 6, BLOCK_PORT), {})
@@ -575,10 +751,20 @@ class RoundRun(NetworkRun):
         appended = [t for t in state.appended_s if t is not None]
         # The forwarding table as installed at the end (after any re-routing).
         installed_routes = dict(self.routes)
-        ns.Simulator.Destroy()
         senders = self.senders
+        resent = [int(sum(s.GetNRetriesTo(topo.primary[d]) for s in senders)) for d in range(n)]
+        ns.Simulator.Destroy()
         failed_transfers = int(sum(s.GetNFailed() for s in senders))
         retried_transfers = int(sum(s.GetNRetries() for s in senders))
+        nodes = [{
+            "accepted": len([o for o in state.accepted[v] if o != v]),
+            "rejected": state.rejected[v],
+            "reject_reasons": dict(sorted(state.node_reasons[v].items())),
+            "resent": resent[v],
+            "late": state.late[v],
+            "cut_off": v in cut_off,
+            "appended": state.appended_s[v] is not None,
+        } for v in range(n)]
         return {
             "generation_time_s": (max(state.appended_s[i] for i in state.reachable)
                                   if all(state.appended_s[i] is not None for i in state.reachable) else None),
@@ -586,19 +772,22 @@ class RoundRun(NetworkRun):
             "appended_s": state.appended_s,
             "nodes_appended": len(appended),
             "nodes_total": n,
+            "nodes": nodes,
+            "packets": packets,
             "blocks_rejected": int(sum(state.rejected)),
             "rejected_by_node": state.rejected,
             "blocks_flagged": int(sum(state.flagged)),
             "flagged_by_node": state.flagged,
             "reject_reasons": state.reasons,
             "append_errors": {spec.labels[k]: v for k, v in state.append_errors.items()},
+            "listed_blocks": sorted(state.gen_listed),
             "cut_off": sorted(cut_off),
             "replanned_pairs": replanned,
             "routes": installed_routes,
             "arrival_s": dict(state.arrival_s),
             "flows": flows,
             "ports": ports,
-            "events": events,
+            "events": events_n,
             "end_s": end_s,
             "build_wall_s": build_s,
             "sim_wall_s": sim_s,
@@ -607,3 +796,56 @@ class RoundRun(NetworkRun):
             "retried_transfers": retried_transfers,
             "duplicate_deliveries": state.duplicates,
         }
+
+    def _drain_s(self) -> float:
+        """Long enough for the packets in flight to land: ten times the slowest route's
+        propagation with a full queue at every hop and the relays' added delay (a TCP
+        close takes a few of those, with delayed ACKs), plus one retransmission timeout."""
+        spec = self.spec
+        hold = sum(rf.delay_s for rf in spec.round.relay_faults)
+        worst = 0.0
+        for path in self.routes.values():
+            t = 0.0
+            for u, v in zip(path[:-1], path[1:]):
+                lk = spec.links[self.link_of[(u, v)]]
+                t += lk.delay_s + spec.capacity * (TCP_SEGMENT_BYTES + 100) * 8 / lk.rate_bps
+            worst = max(worst, t)
+        return 10 * (worst + hold) + max(spec.t_wait_s, 1e-3)
+
+
+def _packet_totals(monitor, ports, topo, tamperers, relay_faults) -> dict:
+    """Every packet of the round (all flows, both directions): sent, received, dropped, in flight.
+
+    ``sent``, ``received`` and ``dropped`` are FlowMonitor's own counts of
+    individual packets; ``in_flight`` is what is left (neither received nor
+    dropped after the drain): 0 when sent = received + dropped holds.
+
+    ``dropped_by_reason`` is FlowMonitor's own count per drop reason; the
+    queues' (port monitors) and compromised relays' counts are beside it, so
+    a test can check that FlowMonitor missed none.
+    """
+    names = {0: "no_route", 1: "ttl_expired", 2: "bad_checksum", 3: "queue", 4: "queue_disc",
+             5: "interface_down", 6: "route_error", 7: "fragment_timeout"}
+    sent = received = in_flight = 0
+    by_reason = {}
+    for kv in monitor.GetFlowStats():
+        st = kv.second
+        sent += int(st.txPackets)
+        received += int(st.rxPackets)
+        for r, c in enumerate(st.packetsDropped):
+            if int(c):
+                k = names.get(r, str(r))
+                by_reason[k] = by_reason.get(k, 0) + int(c)
+    dropped = sum(by_reason.values())
+    in_flight = sent - received - dropped
+    return {
+        "sent": sent,
+        "received": received,
+        "dropped": dropped,
+        "in_flight": in_flight,
+        "dropped_by_reason": dict(sorted(by_reason.items())),
+        "queue_drops": int(sum(p["dropped_packets"] for p in ports.values())),
+        "relay_drops": int(sum(topo.routing[rf.node].GetFaultDrops() for rf in relay_faults)),
+        "relay_delayed": int(sum(topo.routing[rf.node].GetFaultDelayed() for rf in relay_faults)),
+        "relay_tampered": int(sum(topo.routing[rf.node].GetFaultTampered() for rf in relay_faults)),
+    }

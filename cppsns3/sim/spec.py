@@ -22,6 +22,7 @@ __all__ = [
     "LinkSpec",
     "FlowSpec",
     "RoundPrep",
+    "RelayFault",
     "RoundInputs",
     "RunSpec",
     "link_specs",
@@ -81,6 +82,9 @@ class RoundPrep:
     blocks : dict
         Digest -> the decoded :class:`cppsns3.chain.DataBlock` of each payload
         that verifies (what a chain file records).
+    replays : dict
+        Node index of a ``replay`` terminal -> the older, validly signed
+        block it sends again beside its own (its verdict is in ``verdicts``).
     """
 
     terminals: dict
@@ -90,15 +94,28 @@ class RoundPrep:
     flagged_records: dict
     block_bytes: dict
     blocks: dict = field(default_factory=dict)
+    replays: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RelayFault:
+    """A compromised relay (``relay_drop``, ``relay_delay``, ``relay_tamper`` faults of one node together)."""
+
+    node: int
+    drop_fraction: float = 0.0
+    delay_s: float = 0.0
+    tamper_fraction: float = 0.0
 
 
 @dataclass(frozen=True)
 class RoundInputs:
-    """What round mode adds to a spec: blocks, generator, timed link failures."""
+    """What round mode adds to a spec: blocks, generator, timed link failures and repairs, compromised relays."""
 
     prep: RoundPrep
     generator: int  # node index
     link_down: tuple = ()  # (at_s, link index), sorted
+    link_up: tuple = ()  # (at_s, link index), sorted: a failed link back in service
+    relay_faults: tuple = ()  # RelayFault
     timestamp_s: float = 0.0  # added to the simulated time for the generator block's timestamp
     prev_hash: bytes = bytes(32)  # the chain tip the generator block points at (genesis)
     height: int = 0  # the generator block's height

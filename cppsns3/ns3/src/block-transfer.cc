@@ -322,6 +322,26 @@ BlockSender::GetNFailed() const
     return m_failed;
 }
 
+uint32_t
+BlockSender::GetNRetriesTo(ns3::Ipv4Address remote) const
+{
+    uint32_t n = 0;
+    for (const auto& t : m_transfers)
+    {
+        if (t.remote == remote)
+        {
+            n += t.retries;
+        }
+    }
+    return n;
+}
+
+void
+BlockSender::Quiesce()
+{
+    m_quiet = true;
+}
+
 void
 BlockSender::DoDispose()
 {
@@ -393,6 +413,10 @@ BlockSender::OnErrorClose(ns3::Ptr<ns3::Socket> s)
 void
 BlockSender::Retry(uint32_t index)
 {
+    if (m_quiet)
+    {
+        return;
+    }
     Transfer& t = m_transfers[index];
     m_ids.erase(t.socket);
     if (t.closed && t.offset > 0)
@@ -404,6 +428,7 @@ BlockSender::Retry(uint32_t index)
     t.closed = false;
     t.peerClosed = false;
     ++m_retries;
+    ++t.retries;
     Begin(index, t.remote, t.port);
 }
 

@@ -116,6 +116,10 @@ class BlockSender : public ns3::Application
     uint32_t GetNRetries() const;
     uint32_t GetNFinished() const;
     uint32_t GetNFailed() const;
+    /** Transfers to `remote` started again (after a failed connection). */
+    uint32_t GetNRetriesTo(ns3::Ipv4Address remote) const;
+    /** Start nothing new from now on (no retries): the round is over. */
+    void Quiesce();
 
   protected:
     void DoDispose() override;
@@ -131,6 +135,7 @@ class BlockSender : public ns3::Application
         bool peerClosed{false};
         ns3::Ipv4Address remote;
         uint16_t port{0};
+        uint32_t retries{0};
     };
 
     void StartApplication() override;
@@ -150,6 +155,7 @@ class BlockSender : public ns3::Application
     uint32_t m_finished{0};
     uint32_t m_failed{0};
     uint32_t m_retries{0};
+    bool m_quiet{false};
     ns3::Time m_retryDelay{ns3::MilliSeconds(10)};
 };
 

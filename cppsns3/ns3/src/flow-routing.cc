@@ -3,6 +3,9 @@
 #include "ns3/ipv4-route.h"
 #include "ns3/log.h"
 #include "ns3/output-stream-wrapper.h"
+#include "ns3/simulator.h"
+#include "ns3/tcp-header.h"
+#include "ns3/tcp-l4-protocol.h"
 
 #include <limits>
 
@@ -96,6 +99,91 @@ FlowRouting::GetNoRouteDrops() const
     return m_noRoute;
 }
 
+void
+FlowRouting::SetRelayFault(double dropFraction, double delaySeconds, double tamperFraction, int64_t stream,
+                           uint32_t protectedBytes)
+{
+    m_faulty = dropFraction > 0 || delaySeconds > 0 || tamperFraction > 0;
+    m_dropFraction = dropFraction;
+    m_delay = ns3::Seconds(delaySeconds);
+    m_tamperFraction = tamperFraction;
+    m_protected = protectedBytes;
+    m_rng = ns3::CreateObject<ns3::UniformRandomVariable>();
+    m_rng->SetStream(stream);
+}
+
+uint64_t
+FlowRouting::GetFaultDrops() const
+{
+    return m_faultDrops;
+}
+
+uint64_t
+FlowRouting::GetFaultDelayed() const
+{
+    return m_faultDelayed;
+}
+
+uint64_t
+FlowRouting::GetFaultTampered() const
+{
+    return m_faultTampered;
+}
+
+bool
+FlowRouting::ApplyFault(ns3::Ptr<const ns3::Packet>& p, const ns3::Ipv4Header& header, const ErrorCallback& ecb)
+{
+    if (header.GetProtocol() != ns3::TcpL4Protocol::PROT_NUMBER)
+    {
+        return true;
+    }
+    ns3::TcpHeader tcp;
+    if (p->PeekHeader(tcp) == 0)
+    {
+        return true;
+    }
+    const uint32_t hdr = tcp.GetSerializedSize();
+    if (p->GetSize() <= hdr)
+    {
+        return true; // a pure ACK, SYN or FIN: no block bytes
+    }
+    const uint32_t n = p->GetSize() - hdr;
+    if (m_dropFraction > 0 && m_rng->GetValue() < m_dropFraction)
+    {
+        ++m_faultDrops;
+        // Reported as a routing error: Ipv4L3Protocol's drop trace (and so
+        // FlowMonitor) counts it, nothing is lost silently.
+        ecb(p, header, ns3::Socket::ERROR_NOROUTETOHOST);
+        return false;
+    }
+    if (m_tamperFraction > 0 && m_rng->GetValue() < m_tamperFraction)
+    {
+        // Stream offset of the segment's first byte: data starts at sequence 1 (ISN 0).
+        const uint64_t seq = tcp.GetSequenceNumber().GetValue();
+        const uint64_t first = seq >= 1 ? seq - 1 : 0;
+        const uint64_t lo = first >= m_protected ? 0 : m_protected - first;
+        if (lo < n)
+        {
+            // Rebuild the packet around the flipped byte from fragments of
+            // itself, so its byte and packet tags (FlowMonitor's) stay.
+            const uint32_t total = p->GetSize();
+            const uint32_t at = hdr + static_cast<uint32_t>(lo + m_rng->GetInteger(0, static_cast<uint32_t>(n - lo - 1)));
+            uint8_t byte = 0;
+            p->CreateFragment(at, 1)->CopyData(&byte, 1);
+            byte ^= 0xff;
+            auto q = p->CreateFragment(0, at);
+            q->AddAtEnd(ns3::Create<ns3::Packet>(&byte, 1));
+            if (at + 1 < total)
+            {
+                q->AddAtEnd(p->CreateFragment(at + 1, total - at - 1));
+            }
+            p = q;
+            ++m_faultTampered;
+        }
+    }
+    return true;
+}
+
 ns3::Ptr<ns3::Ipv4Route>
 FlowRouting::MakeRoute(const Entry& e, ns3::Ipv4Address dst) const
 {
@@ -151,6 +239,21 @@ FlowRouting::RouteInput(ns3::Ptr<const ns3::Packet> p,
     {
         ++m_noRoute;
         return false; // Ipv4L3Protocol drops it with DROP_NO_ROUTE
+    }
+    if (m_faulty)
+    {
+        if (!ApplyFault(p, header, ecb))
+        {
+            return true; // dropped by the compromised relay (ecb reported it)
+        }
+        if (!m_delay.IsZero())
+        {
+            ++m_faultDelayed;
+            ns3::Simulator::Schedule(m_delay, [ucb, route = MakeRoute(it->second, header.GetDestination()), p, header]() {
+                ucb(route, p, header);
+            });
+            return true;
+        }
     }
     ucb(MakeRoute(it->second, header.GetDestination()), p, header);
     return true;

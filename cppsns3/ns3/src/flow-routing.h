@@ -7,6 +7,7 @@
 #include "ns3/ipv4-routing-protocol.h"
 #include "ns3/ipv4.h"
 #include "ns3/node.h"
+#include "ns3/random-variable-stream.h"
 
 #include <cstdint>
 #include <unordered_map>
@@ -53,6 +54,21 @@ class FlowRouting : public ns3::Ipv4RoutingProtocol
     std::size_t GetNRoutes() const;
     uint64_t GetNoRouteDrops() const;
 
+    /**
+     * Make this node a compromised relay: it holds every packet it forwards
+     * (never the ones it sends or receives itself) back `delaySeconds`; of
+     * the forwarded TCP segments that carry data it drops `dropFraction`,
+     * and of the others it flips one payload
+     * byte (never in the first `protectedBytes` of a connection's stream: the
+     * block header) of `tamperFraction`.  Draws come from `stream` of ns-3's
+     * RNG (same seed and run, same choices).
+     */
+    void SetRelayFault(double dropFraction, double delaySeconds, double tamperFraction, int64_t stream,
+                       uint32_t protectedBytes);
+    uint64_t GetFaultDrops() const;
+    uint64_t GetFaultDelayed() const;
+    uint64_t GetFaultTampered() const;
+
     ns3::Ptr<ns3::Ipv4Route> RouteOutput(ns3::Ptr<ns3::Packet> p,
                                          const ns3::Ipv4Header& header,
                                          ns3::Ptr<ns3::NetDevice> oif,
@@ -84,11 +100,24 @@ class FlowRouting : public ns3::Ipv4RoutingProtocol
 
     static uint64_t Key(uint32_t src, uint32_t dst);
     ns3::Ptr<ns3::Ipv4Route> MakeRoute(const Entry& e, ns3::Ipv4Address dst) const;
+    /** The relay fault on a forwarded packet: false when it is dropped (reported through ecb). */
+    bool ApplyFault(ns3::Ptr<const ns3::Packet>& p,
+                    const ns3::Ipv4Header& header,
+                    const ErrorCallback& ecb);
 
     ns3::Ptr<ns3::Ipv4> m_ipv4;
     uint32_t m_node{0};
     uint64_t m_noRoute{0};
     std::unordered_map<uint64_t, Entry> m_table;
+    bool m_faulty{false};
+    double m_dropFraction{0.0};
+    ns3::Time m_delay{0};
+    double m_tamperFraction{0.0};
+    uint32_t m_protected{0};
+    ns3::Ptr<ns3::UniformRandomVariable> m_rng;
+    uint64_t m_faultDrops{0};
+    uint64_t m_faultDelayed{0};
+    uint64_t m_faultTampered{0};
 };
 
 /** Install a FlowRouting protocol on a node that has an Internet stack. */
