@@ -180,3 +180,29 @@ def test_mosaik_world_runs_four_steps(tmp_path):
     assert len(d) == 4 * 3 and sorted(d.time_s.unique()) == [0, 900, 1800, 2700]
     assert d.arrived.all() and (d.nodes_reached == 13).all()
     assert (d.delivery_time_s > 0).all()  # the generator (bus 5) is none of the terminals
+
+
+def test_network_faults_act_step_by_step_and_are_accounted_per_node(tmp_path):
+    # Bus 8 (one link, 7-8) is down for step 1 only; bus 9 replays an older block every
+    # step; the relay at bus 4 drops a tenth of the segments it forwards.
+    sc = _ieee14_all_terminals(faults=[{"kind": "node_down", "bus": 8, "at_s": 900.0, "until_s": 1800.0},
+                                       {"kind": "replay", "bus": 9},
+                                       {"kind": "relay_drop", "bus": 4, "fraction": 0.1}])
+    res = cosim(sc, tmp_path, steps=3, progress=False)
+    s = res.steps
+    assert s.cut_off_buses.fillna("").astype(str).tolist() == ["", "8", ""]
+    assert s.nodes_appended.tolist() == [14, 13, 14]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    nodes = summary["nodes"]
+    assert nodes["8"]["cut_off"] == 1 and nodes["8"]["appended"] == 2
+    assert all(nodes[b]["cut_off"] == 0 and nodes[b]["appended"] == 3 for b in nodes if b != "8")
+    # Every node refuses bus 9's replay in every step it is reachable; bus 9 refuses none.
+    assert nodes["9"]["rejected"] == 0
+    assert nodes["8"]["reject_reasons"] == {"replay": 2}
+    assert all(nodes[b]["reject_reasons"] == {"replay": 3} for b in nodes if b not in ("8", "9"))
+    assert summary["reject_reasons"] == {"replay": 2 + 12 * 3}
+    p = summary["packets"]
+    assert p["sent"] == p["received"] + p["dropped"] and p["in_flight"] == 0
+    assert p["relay_drops"] > 0 and p["dropped_by_reason"]["route_error"] == p["relay_drops"]
+    # The chain holds bus 9's real blocks only: it verifies, and every step has its data.
+    assert verify_chain_file(tmp_path / "chain.cpchain").height == 3

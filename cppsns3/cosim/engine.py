@@ -39,7 +39,7 @@ import math
 import resource
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -307,6 +307,7 @@ def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFA
         raw, prep, down, row = g.raw, g.prep, g.down, g.row
         # Deliveries: late (after tolerance) or missing, per (origin, node).
         late = 0
+        late_at = [0] * len(labels)
         in_time_at_gen = []
         for o in sorted(prep.payloads):
             for node in range(len(labels)):
@@ -315,8 +316,10 @@ def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFA
                 t_arr = raw["arrival_s"].get((o, node))
                 ok = t_arr is not None and t_arr <= tolerance_s
                 late += 0 if ok else 1
+                late_at[node] += 0 if ok else 1
                 if node == gen and ok:
                     in_time_at_gen.append(o)
+        _add_outcomes(st, raw, labels, late_at)
         terms = {network.index[network.site_of(t.bus)]: t.bus for t in sc.terminals}
         arrived_buses = sorted({terms[o] for o in in_time_at_gen} | ({terms[gen]} if gen in terms else set()),
                                key=str)
@@ -412,6 +415,9 @@ def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFA
         "steps_overrun": int(steps_df.overrun.fillna(False).astype(bool).sum()),
         "blocks_late_total": int(steps_df.blocks_late.fillna(0).sum()),
         "nodes_total": len(labels),
+        "nodes": st.nodes,
+        "reject_reasons": dict(sorted(st.reject_reasons.items())),
+        "packets": st.packets,
     }
     write_atomic(out / "summary.json", json.dumps(clean_json(summary), indent=2) + "\n")
     import pandapower as pp
@@ -425,6 +431,33 @@ def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFA
     return CosimResult(steps=steps_df, summary=summary, chain_path=chain_path, out_dir=out)
 
 
+def _add_outcomes(st, raw, labels, late_at) -> None:
+    """Add one step's per-node outcomes (round mode's ``nodes``) to the run's totals.
+
+    ``late`` counts the blocks a node got after the tolerance (or never) in
+    that step; ``cut_off`` and ``appended`` count steps.
+    """
+    for v, rec in enumerate(raw["nodes"]):
+        tot = st.nodes.setdefault(str(labels[v]), {"accepted": 0, "rejected": 0, "reject_reasons": {}, "resent": 0,
+                                                   "late": 0, "cut_off": 0, "appended": 0})
+        for k in ("accepted", "rejected", "resent"):
+            tot[k] += int(rec[k])
+        tot["late"] += int(late_at[v])
+        tot["cut_off"] += int(bool(rec["cut_off"]))
+        tot["appended"] += int(bool(rec["appended"]))
+        for r, c in rec["reject_reasons"].items():
+            tot["reject_reasons"][r] = tot["reject_reasons"].get(r, 0) + c
+    for r, c in raw["reject_reasons"].items():
+        st.reject_reasons[r] = st.reject_reasons.get(r, 0) + c
+    for k, c in raw["packets"].items():
+        if isinstance(c, dict):
+            d = st.packets.setdefault(k, {})
+            for r, x in c.items():
+                d[r] = d.get(r, 0) + x
+        else:
+            st.packets[k] = st.packets.get(k, 0) + c
+
+
 @dataclass
 class _State:
     """What the steps hand on: the chain's tip and height, its file, the prepared algorithm, events."""
@@ -434,6 +467,9 @@ class _State:
     writer: object = None
     pa: object = None
     events: int = 0
+    nodes: dict = field(default_factory=dict)  # bus label -> outcomes summed over the steps
+    reject_reasons: dict = field(default_factory=dict)
+    packets: dict = field(default_factory=dict)
 
 
 @dataclass
