@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from cppsns3.model.names import algorithm_help
+from cppsns3.model.names import algorithm_help, broadcast_help
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(None, "--seed", help="RNG seed (default: the scenario's)."),
         data_scale: float = typer.Option(1.0, "--data-scale", help="Factor on the block volumes."),
         tolerance_s: float = typer.Option(1.0, "--tolerance-s", help="Contract tolerance Δt: later blocks are missing."),
+        broadcast: str = typer.Option(None, "--broadcast", help=broadcast_help()),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
     ) -> None:
         """Co-simulate: per step a power flow, signed blocks, an ns-3 round, state estimation; one chain."""
@@ -32,7 +33,7 @@ def register(app: typer.Typer) -> None:
         if not Path(scenario).is_file():
             raise ScenarioError(f"SCENARIO: no such file {scenario!r}")
         res = cosim(scenario, out, steps=steps, step_s=step_s, algorithm=algorithm, seed=seed,
-                    data_scale=data_scale, tolerance_s=tolerance_s)
+                    data_scale=data_scale, tolerance_s=tolerance_s, broadcast=broadcast)
         if as_json:
             sys.stdout.write(json.dumps(res.summary) + "\n")
             return

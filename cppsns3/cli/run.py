@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from cppsns3.model.names import algorithm_help
+from cppsns3.model.names import algorithm_help, broadcast_help
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
             None, "--max-memory-gb",
             help="Memory the run may use (GB), instead of what the machine has available; the run is "
                  "refused when its estimate exceeds it."),
+        broadcast: str = typer.Option(None, "--broadcast", help=broadcast_help()),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
     ) -> None:
         """Run a scenario in ns-3 on the planned paths; write summary.json and CSVs to --out."""
@@ -38,7 +39,7 @@ def register(app: typer.Typer) -> None:
             raise ScenarioError(f"SCENARIO: no such file {scenario!r}")
         summary = cppsns3.run(cppsns3.Scenario.load(scenario), out, mode=mode, algorithm=algorithm, seed=seed,
                               replications=replications, data_scale=data_scale, load=load,
-                              duration_s=duration_s, max_memory_gb=max_memory_gb)
+                              duration_s=duration_s, max_memory_gb=max_memory_gb, broadcast=broadcast)
         if as_json:
             sys.stdout.write(json.dumps(summary) + "\n")
             return

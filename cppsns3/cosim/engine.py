@@ -152,7 +152,8 @@ class _Trips:
 
 def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFAULT_STEP_S,
           algorithm: str | None = None, seed: int | None = None, data_scale: float = 1.0,
-          tolerance_s: float = DEFAULT_TOLERANCE_S, progress: bool = True) -> CosimResult:
+          tolerance_s: float = DEFAULT_TOLERANCE_S, progress: bool = True,
+          broadcast: str | None = None) -> CosimResult:
     """Run the co-simulation of a scenario (see the module docstring).
 
     Parameters
@@ -171,6 +172,8 @@ def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFA
         The contract's Δt: a block later than this after its step's start is missing.
     progress : bool
         One line per step on stderr.
+    broadcast : {"unicast", "relay"}, optional
+        How each step's blocks reach every node; default the scenario's.
 
     Returns
     -------
@@ -201,6 +204,8 @@ def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFA
     _check(steps, step_s, data_scale, tolerance_s)
     if not isinstance(scenario, Scenario):
         scenario = Scenario.load(scenario)
+    if broadcast is not None:
+        scenario = scenario.replace(broadcast=broadcast)
     sc = scenario
     if algorithm is None:
         algorithm = "qtdr" if "qtdr" in sc.algorithms else sc.algorithms[0]
@@ -280,7 +285,7 @@ def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFA
         fault_down, fault_up = outage_events(outages, t0, t0 + step_s)
         down = tuple(sorted(set(trips.link_down(t0, t0 + step_s)) | set(fault_down)))
         ri = RoundInputs(prep=prep, generator=gen, link_down=down, link_up=fault_up, relay_faults=relays,
-                         timestamp_s=g.ts, prev_hash=st.tip, height=st.height)
+                         broadcast=sc.broadcast, timestamp_s=g.ts, prev_hash=st.tip, height=st.height)
         spec = dataclasses.replace(st.pa, round_inputs=ri).spec(0)
         g.prep, g.down = prep, down
         g.timing["seal_wall_s"] = time.perf_counter() - w0
@@ -408,6 +413,7 @@ def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFA
         "data_scale": data_scale,
         "generator_bus": gen_bus,
         "load_balance": pl.algorithms[algorithm].load_balance,
+        "broadcast": sc.broadcast,
         "faults": [f.to_dict() for f in sc.faults],
         "fault_instants_s": trips.instants(),
         "chain": {"file": chain_path.name, "height": height, "tip": tip.hex()},

@@ -56,7 +56,7 @@ except ModuleNotFoundError:  # pragma: no cover
 from cppsns3.errors import ScenarioError
 from cppsns3.model.delay import MAX_MEAN_PACKET_BYTES
 from cppsns3.model.grid import BandwidthRule, CppsNetwork, build_network, load_grid
-from cppsns3.model.names import ALGORITHMS, DEFAULT_ALGORITHMS
+from cppsns3.model.names import ALGORITHMS, BROADCAST_MODES, DEFAULT_ALGORITHMS
 
 __all__ = [
     "ALGORITHMS",
@@ -112,7 +112,7 @@ AUTO_HOP_SLACK = 2
 _TOP_KEYS = {
     "grid", "terminals", "seed", "queue_capacity", "delay_bound_ms", "hop_bound", "yen_k",
     "t_wait_s", "sampling_period_s", "algorithms", "faults", "mean_packet_bytes",
-    "propagation_speed_m_per_s", "merge_transformers", "bandwidth", "datacheck",
+    "propagation_speed_m_per_s", "merge_transformers", "bandwidth", "datacheck", "broadcast",
 }
 
 
@@ -197,6 +197,7 @@ class Scenario:
     bandwidth: BandwidthRule = field(default_factory=BandwidthRule)
     datacheck: DatacheckConfig = field(default_factory=DatacheckConfig)
     faults: tuple = ()
+    broadcast: str = "unicast"
     path: Path | None = None
     network: CppsNetwork | None = field(default=None, compare=False, repr=False)
     #: The pandapower net the network was built from: the one object used for
@@ -652,6 +653,10 @@ def scenario_from_dict(data: dict, *, base_dir: Path | str | None = None, path: 
         classes.append((kv, mbps))
     rule = BandwidthRule(default_mbps, tuple(classes))
 
+    broadcast = data.get("broadcast", "unicast")
+    if broadcast not in BROADCAST_MODES:
+        raise _err("broadcast", broadcast, f"must be {' or '.join(repr(m) for m in BROADCAST_MODES)}")
+
     dc_raw = data.get("datacheck", {})
     _check_keys(dc_raw, {"enabled", "tolerance"}, "datacheck")
     enabled = dc_raw.get("enabled", False)
@@ -702,12 +707,18 @@ def scenario_from_dict(data: dict, *, base_dir: Path | str | None = None, path: 
     else:
         _check_terminals(terminals, None)
 
+    if broadcast == "relay":
+        for i, f in enumerate(faults):
+            if f.kind in RELAY_KINDS:
+                raise ScenarioError(
+                    f"faults[{i}].kind: {f.kind} acts on packets a relay forwards, and with broadcast = "
+                    f"'relay' nodes pass blocks on themselves (one hop at a time), got {f.kind!r}")
     return Scenario(
         grid=grid, terminals=tuple(terminals), seed=seed, sampling_period_s=period,
         queue_capacity=cap, delay_bound_ms=delay_bound, hop_bound=hop_bound, yen_k=yen_k,
         t_wait_s=t_wait, algorithms=tuple(algos), mean_packet_bytes=mean_pkt,
         propagation_speed_m_per_s=speed, merge_transformers=merge, bandwidth=rule,
-        datacheck=datacheck, faults=tuple(faults), path=path, network=network,
+        datacheck=datacheck, faults=tuple(faults), broadcast=broadcast, path=path, network=network,
         net=net, doc=dict(data), base_dir=Path(base_dir) if base_dir is not None else None,
     )
 

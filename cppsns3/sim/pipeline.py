@@ -23,6 +23,7 @@ from cppsns3.sim.spec import (
     analytic_flow_delays,
     build_spec,
     complete_routes,
+    link_specs,
     planned_flows,
     traffic_scale,
 )
@@ -241,11 +242,17 @@ def prepare(scenario, plan, opts: RunOptions, *, prep=None, progress=None) -> li
         ap = plan.algorithms[a]
         flows = planned_flows(network, ap, scale, scenario.mean_packet_bytes)
         gen = network.index[ap.generator_bus]
-        routes = complete_routes(network, {(f.src, f.dst): f.path for f in flows},
-                                 extra_sources=[gen] if opts.mode == "round" else ())
+        if opts.mode == "round" and scenario.broadcast == "relay":
+            # Every block moves one hop at a time, node to neighbour.
+            routes = {(lk.a, lk.b): (lk.a, lk.b) for lk in link_specs(network)}
+            routes.update({(b, a): (b, a) for (a, b) in list(routes)})
+        else:
+            routes = complete_routes(network, {(f.src, f.dst): f.path for f in flows},
+                                     extra_sources=[gen] if opts.mode == "round" else ())
         analytic, ports_an = analytic_flow_delays(network, flows, scenario.queue_capacity,
                                                   scenario.mean_packet_bytes, scenario.t_wait_s)
-        ri = (RoundInputs(prep=prep, generator=gen, link_down=link_down, link_up=link_up, relay_faults=relays)
+        ri = (RoundInputs(prep=prep, generator=gen, link_down=link_down, link_up=link_up, relay_faults=relays,
+                          broadcast=scenario.broadcast)
               if opts.mode == "round" else None)
         out.append(PreparedAlgorithm(scenario=scenario, aplan=ap, opts=opts, seed=seed, scale=scale, flows=flows,
                                      routes=routes, analytic=analytic, ports_an=ports_an, round_inputs=ri))
@@ -271,6 +278,7 @@ def run_header(scenario, plan, opts: RunOptions, seed: int, scale: float) -> dic
         "queue_capacity": scenario.queue_capacity,
         "mean_packet_bytes": scenario.mean_packet_bytes,
         "t_wait_s": scenario.t_wait_s,
+        "broadcast": scenario.broadcast if opts.mode == "round" else None,
         "faults": [f.to_dict() for f in scenario.faults],
     }
 
@@ -412,6 +420,7 @@ def assemble(prepared: PreparedAlgorithm, runs: list, header: dict, flowmon_path
     }
     if opts.mode == "round":
         entry.update(_round_entry(sc, flows, runs, labels))
+        entry["max_link_utilisation"] = float(np.max(link_meas)) if link_meas.size else 0.0
     else:
         entry.update({
             "nodes_appended": None,

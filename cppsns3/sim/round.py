@@ -49,6 +49,8 @@ KIND_GENERATOR = 2
 DATACHECK_TRAIN_DAYS = 9
 #: Simulated-time limit of one round.
 MAX_ROUND_S = 600.0
+#: Payload slot of a block a node relays: RELAY_SLOT + its origin (0: own block, 1: generator, 2: replay).
+RELAY_SLOT = 16
 #: First ns-3 RNG stream of the compromised relays (node i uses RELAY_STREAM + i); the
 #: validate-mode sources use 0 .. 2 x flows, so the two never share a stream.
 RELAY_STREAM = 1 << 40
@@ -304,6 +306,14 @@ class _Round:
         self.keep = keep
         n = len(spec.labels)
         self.n = n
+        # broadcast = "relay": a node passes each block it verified on to its neighbours
+        # (all but the one it came from); otherwise the sender unicasts to every node.
+        self.relay = spec.round.broadcast == "relay"
+        self.neighbours = [[] for _ in range(n)]
+        for lk in spec.links:
+            self.neighbours[lk.a].append(lk.b)
+            self.neighbours[lk.b].append(lk.a)
+        self.neighbours = [sorted(set(x)) for x in self.neighbours]
         self.sources = sorted(prep.payloads)
         self.hashers = {}
         self.kept = {}  # (server, conn) -> bytearray of a transfer whose bytes are kept
@@ -361,14 +371,17 @@ class _Round:
         raw = self.kept.pop(key, None)
         digest = h.digest()
         kind, origin = int(server.GetKind(conn)), int(server.GetOrigin(conn))
+        via = int(server.GetVia(conn))
         now = self.ns.Simulator.Now().GetSeconds()
         if kind == KIND_DATA:
-            self.on_data(node, origin, digest, now, None if raw is None else bytes(raw))
+            self.on_data(node, origin, digest, now, None if raw is None else bytes(raw), via=via)
         elif kind == KIND_GENERATOR:
             if self.gen_received[node] is not None:
                 self.duplicates += 1
                 return
             self.gen_received[node] = (digest, now, None if raw is None else bytes(raw))
+            if self.relay and self.gen_raw is not None and digest == hashlib.sha256(self.gen_raw).digest():
+                self.forward(node, 1, self.gen_raw, GENERATOR_PORT, KIND_GENERATOR, self.generator, via)
             self.try_append(node, now)
 
     def refuse(self, node, reason):
@@ -376,7 +389,17 @@ class _Round:
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
         self.node_reasons[node][reason] = self.node_reasons[node].get(reason, 0) + 1
 
-    def on_data(self, node, origin, digest, now, raw=None):
+    def forward(self, node, slot, payload, port, kind, origin, via):
+        """Relay mode: ``node`` passes ``payload`` on to its neighbours but ``via`` and ``origin``."""
+        dsts = [w for w in self.neighbours[node] if w not in (via, origin)]
+        if not dsts:
+            return
+        sender = self.senders[node]
+        sender.SetPayload(slot, np.frombuffer(payload, dtype=np.uint8), len(payload))
+        for w in dsts:
+            sender.Forward(slot, self.topo.primary[w], port, kind, origin, node)
+
+    def on_data(self, node, origin, digest, now, raw=None, via=None):
         from cppsns3.chain.reasons import REPLAY
 
         if (origin, digest) in self.seen[node]:
@@ -398,6 +421,10 @@ class _Round:
         self.data_done[node].add(origin)
         if ok:
             self.accepted[node][origin] = digest
+            if self.relay:  # the bytes it verified, and only those, go on
+                payload = self.prep.payloads[origin] if digest == self.own_digest.get(origin) else raw
+                if payload is not None:
+                    self.forward(node, RELAY_SLOT + origin, payload, BLOCK_PORT, KIND_DATA, origin, via)
             if self.gen_raw is not None and digest not in self.gen_listed:
                 self.late[node] += 1  # reached the generator after it built the round's block
             if self.prep.flagged_records.get(digest, 0):
@@ -426,7 +453,7 @@ class _Round:
         if reachable is not None:
             newly = set(reachable) - self.reachable
             self.reachable = set(reachable)
-            if self.gen_raw is not None:
+            if self.gen_raw is not None and not self.relay:  # relay: the neighbours' transfers retry
                 self.send_generator_block(sorted(newly))
         if self.can_build():
             self.build_generator_block(now)
@@ -442,7 +469,7 @@ class _Round:
             old = self.prep.replays.get(node)
             if old is not None:  # the replayed block goes out first, beside the real one
                 sender.SetPayload(2, np.frombuffer(old, dtype=np.uint8), len(old))
-            for dst in range(self.n):
+            for dst in (self.neighbours[node] if self.relay else range(self.n)):
                 if dst != node:
                     if old is not None:
                         sender.Send(2, self.topo.primary[dst], BLOCK_PORT, KIND_DATA, node)
@@ -465,7 +492,7 @@ class _Round:
         self.gen_built_s = now
         self.gen_received[g] = (hashlib.sha256(raw).digest(), now, None)
         self.senders[g].SetPayload(1, np.frombuffer(raw, dtype=np.uint8), len(raw))
-        self.send_generator_block(sorted(self.reachable))
+        self.send_generator_block(self.neighbours[g] if self.relay else sorted(self.reachable))
         self.try_append(g, now)
 
     def send_generator_block(self, dsts):
@@ -644,6 +671,8 @@ class RoundRun(NetworkRun):
             planned_up = not any(self.link_of[(u, v)] in down for u, v in zip(planned[:-1], planned[1:]))
             if planned_up:
                 want = tuple(planned)
+            elif self.state.relay:
+                want = None  # one hop to a neighbour: no detour, the transfer waits for the link
             elif cur is not None and not any(self.link_of[(u, v)] in down for u, v in zip(cur[:-1], cur[1:])):
                 want = cur  # the detour still works
             else:
@@ -726,15 +755,17 @@ class RoundRun(NetworkRun):
             ns.Simulator.Cancel(ev)
         sim_s = time.perf_counter() - t_sim
         end_s = ns.Simulator.Now().GetSeconds()
+        # The ports as the round ends (their window is the round's).
+        ports = {(u, v): port_snapshot(m) for (u, v), m in self.monitors.items()}
         # Let the packets in flight land (no transfer starts again), so every
         # packet sent is either received or dropped with its reason.
         for snd in self.senders:
             snd.Quiesce()
         self._run_until(end_s + self._drain_s())
-        ports = {(u, v): port_snapshot(m) for (u, v), m in self.monitors.items()}
+        drained = {(u, v): port_snapshot(m) for (u, v), m in self.monitors.items()}
         events_n = int(ns.Simulator.GetEventCount())
         fmrec = self._flowmon_results()
-        packets = _packet_totals(self.fm, ports, topo, self.tamperers, spec.round.relay_faults)
+        packets = _packet_totals(self.fm, drained, topo, self.tamperers, spec.round.relay_faults)
         flows = []
         for f in spec.flows:
             rec = fmrec.get((f.src, f.dst, 6, BLOCK_PORT), {})
@@ -845,6 +876,7 @@ def _packet_totals(monitor, ports, topo, tamperers, relay_faults) -> dict:
         "in_flight": in_flight,
         "dropped_by_reason": dict(sorted(by_reason.items())),
         "queue_drops": int(sum(p["dropped_packets"] for p in ports.values())),
+        "bytes_on_wire": int(sum(p["transmitted_bytes"] for p in ports.values())),
         "relay_drops": int(sum(topo.routing[rf.node].GetFaultDrops() for rf in relay_faults)),
         "relay_delayed": int(sum(topo.routing[rf.node].GetFaultDelayed() for rf in relay_faults)),
         "relay_tampered": int(sum(topo.routing[rf.node].GetFaultTampered() for rf in relay_faults)),

@@ -69,7 +69,8 @@ class _Progress:
 
 def run(scenario, out_dir, *, mode: str = "round", algorithm: str | None = None, seed: int | None = None,
         replications: int | None = None, data_scale: float = 1.0, load: float = 0.5,
-        duration_s: float | None = None, plan=None, max_memory_gb: float | None = None) -> dict:
+        duration_s: float | None = None, plan=None, max_memory_gb: float | None = None,
+        broadcast: str | None = None) -> dict:
     """What ``cppsns3 run`` does: plan, run every (algorithm, replication) in a child, write ``out_dir``.
 
     Parameters
@@ -88,6 +89,9 @@ def run(scenario, out_dir, *, mode: str = "round", algorithm: str | None = None,
     max_memory_gb : float, optional
         Memory the run may use, instead of what the machine has available
         (``--max-memory-gb``); the guard refuses a run whose estimate exceeds it.
+    broadcast : {"unicast", "relay"}, optional
+        Round mode: how blocks reach every node (``--broadcast``); default the
+        scenario's ``broadcast``.
 
     Returns
     -------
@@ -127,6 +131,8 @@ def run(scenario, out_dir, *, mode: str = "round", algorithm: str | None = None,
     t_start = time.perf_counter()
     if not isinstance(scenario, Scenario):
         scenario = Scenario.load(scenario)
+    if broadcast is not None:
+        scenario = scenario.replace(broadcast=broadcast)
     algos = opts.algorithms(scenario)
     pl = plan if plan is not None else make_plan(scenario, algos)
     estimate = check_run_memory(scenario, pl, opts, max_memory_gb)

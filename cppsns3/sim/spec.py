@@ -116,6 +116,7 @@ class RoundInputs:
     link_down: tuple = ()  # (at_s, link index), sorted
     link_up: tuple = ()  # (at_s, link index), sorted: a failed link back in service
     relay_faults: tuple = ()  # RelayFault
+    broadcast: str = "unicast"  # or "relay": nodes pass verified blocks on to their neighbours
     timestamp_s: float = 0.0  # added to the simulated time for the generator block's timestamp
     prev_hash: bytes = bytes(32)  # the chain tip the generator block points at (genesis)
     height: int = 0  # the generator block's height

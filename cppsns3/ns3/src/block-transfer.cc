@@ -86,6 +86,12 @@ BlockServer::GetOrigin(uint32_t c) const
 }
 
 uint32_t
+BlockServer::GetVia(uint32_t c) const
+{
+    return m_conns.at(c).via;
+}
+
+uint32_t
 BlockServer::GetKind(uint32_t c) const
 {
     return m_conns.at(c).kind;
@@ -222,6 +228,7 @@ BlockServer::OnRead(ns3::Ptr<ns3::Socket> s)
             }
             c.kind = static_cast<uint32_t>(GetBE(c.header.data() + 4, 4));
             c.origin = static_cast<uint32_t>(GetBE(c.header.data() + 8, 4));
+            c.via = static_cast<uint32_t>(GetBE(c.header.data() + 12, 4));
             c.length = GetBE(c.header.data() + 16, 8);
             c.haveHeader = true;
             c.chunk.reserve(std::min<uint64_t>(c.length, m_flush + 70000));
@@ -276,12 +283,25 @@ BlockSender::SetPayload(uint32_t id, const uint8_t* data, uint64_t n)
 void
 BlockSender::Send(uint32_t id, ns3::Ipv4Address remote, uint16_t port, uint32_t kind, uint32_t origin)
 {
+    Forward(id, remote, port, kind, origin, origin);
+}
+
+void
+BlockSender::DropPayload(uint32_t id)
+{
+    m_payloads.erase(id);
+}
+
+void
+BlockSender::Forward(uint32_t id, ns3::Ipv4Address remote, uint16_t port, uint32_t kind, uint32_t origin,
+                     uint32_t via)
+{
     Transfer t;
     t.payload = m_payloads.at(id);
     PutU32(t.header, kBlockMagic);
     PutU32(t.header, kind);
     PutU32(t.header, origin);
-    PutU32(t.header, 0);
+    PutU32(t.header, via);
     uint64_t len = t.payload->size();
     PutU32(t.header, static_cast<uint32_t>(len >> 32));
     PutU32(t.header, static_cast<uint32_t>(len & 0xffffffffu));

@@ -17,7 +17,7 @@
 namespace cppsns3
 {
 
-/** Bytes in front of every block on a connection: magic, kind, origin, reserved, length. */
+/** Bytes in front of every block on a connection: magic, kind, origin, via (the sending node), length. */
 constexpr uint32_t kBlockHeaderBytes = 24;
 constexpr uint32_t kBlockMagic = 0x43504231; // "CPB1"
 
@@ -51,6 +51,8 @@ class BlockServer : public ns3::Application
 
     uint32_t GetNConnections() const;
     uint32_t GetOrigin(uint32_t conn) const;
+    /** The node that sent this copy (the origin, or the relay that forwarded it). */
+    uint32_t GetVia(uint32_t conn) const;
     uint32_t GetKind(uint32_t conn) const;
     uint64_t GetLength(uint32_t conn) const;
     uint64_t GetReceived(uint32_t conn) const;
@@ -67,6 +69,7 @@ class BlockServer : public ns3::Application
         std::vector<uint8_t> header;
         std::vector<uint8_t> chunk;
         uint32_t origin{0};
+        uint32_t via{0};
         uint32_t kind{0};
         uint64_t length{0};
         uint64_t received{0};
@@ -111,6 +114,10 @@ class BlockSender : public ns3::Application
     void SetPayload(uint32_t id, const uint8_t* data, uint64_t n);
     /** Start sending payload `id` to `remote`:`port` now (or when the app starts). */
     void Send(uint32_t id, ns3::Ipv4Address remote, uint16_t port, uint32_t kind, uint32_t origin);
+    /** As Send, for a copy this node forwards: `via` is this node (the receiver learns who sent it). */
+    void Forward(uint32_t id, ns3::Ipv4Address remote, uint16_t port, uint32_t kind, uint32_t origin, uint32_t via);
+    /** Forget payload `id` once its transfers are done with it (their shared copy stays alive). */
+    void DropPayload(uint32_t id);
     void SetRetryDelay(double seconds);
     uint32_t GetNStarted() const;
     uint32_t GetNRetries() const;
