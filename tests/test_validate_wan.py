@@ -4,7 +4,8 @@ At 100 Mbit/s a 5000 B packet takes 0.4 ms to send, the order of the links'
 propagation delays, so the queueing part of a flow's delay (waiting and
 transmission at its sending ports) is what these tests assert on, not a
 propagation-dominated total.  Runs are short (0.5 s simulated, 3 replications);
-the sweep over load with 10 s runs is scripts/validate_wan.py.
+the sweep over load with 10 s runs is scripts/validate_delay_models.py
+(docs/science.md, "Delay model where queueing matters").
 """
 
 from pathlib import Path
