@@ -36,7 +36,7 @@ validate mode
 
 The factors are fitted to measured peak RSS of real runs (ieee14/39/57/118,
 round and validate, several data scales and durations) with some headroom,
-so the estimate is an upper-ish bound: measured / estimate in 0.86-1.00 on
+so the estimate is an upper-ish bound: measured / estimate in 0.81-0.98 on
 the calibration runs.  Every term is linear in what it counts, except the
 round's transfer term beyond its knee (fitted on two full-volume ieee118
 rounds; beyond 27 GB carried it is an extrapolation of that fit).
@@ -55,14 +55,15 @@ __all__ = ["GB", "BASE_BYTES", "PARENT_BASE_BYTES", "MemoryEstimate", "estimate_
 #: Bytes in the GB of the messages and of ``--max-memory-gb`` (decimal, as ``free -g`` is not).
 GB = 1e9
 #: Resident memory of an ns-3 child of a small run (Python, pandas, pandapower, cppyy, the ns-3
-#: libraries; measured 0.43 GB).
-BASE_BYTES = 450e6
-#: The parent's peak of a small run (it also assembles the tables and writes the files; measured 0.52 GB).
-PARENT_BASE_BYTES = 560e6
-#: Resident bytes per byte buffered by the round's transfers at once (fitted 0.9: sender, receiver, app).
-ROUND_BUFFER_FACTOR = 0.95
-#: Resident bytes per byte carried by all transfers of a round (fitted 0.45-0.75 up to 1.4 GB carried).
-ROUND_TRANSFER_FACTOR = 0.75
+#: libraries; measured 0.43-0.47 GB).
+BASE_BYTES = 480e6
+#: The parent's peak of a small run (it also assembles the tables and writes the files; measured
+#: 0.52-0.57 GB).
+PARENT_BASE_BYTES = 620e6
+#: Resident bytes per byte buffered by the round's transfers at once (fitted 0.9-0.95: sender, receiver, app).
+ROUND_BUFFER_FACTOR = 1.0
+#: Resident bytes per byte carried by all transfers of a round (fitted 0.45-0.8 up to 1.4 GB carried).
+ROUND_TRANSFER_FACTOR = 0.8
 #: Beyond this many bytes carried the transfer term grows as the square root of the bytes (fitted
 #: to full-volume ieee118 rounds: 9.0 GB carried -> 3.0 GB, 27 GB -> 5.7 GB above the other terms).
 ROUND_TRANSFER_KNEE_BYTES = 2.5e9
