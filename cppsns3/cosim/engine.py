@@ -193,7 +193,8 @@ def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFA
     from cppsns3.model.scenario import ALGORITHMS, Scenario, check_seed
     from cppsns3.sim.netbuild import execute
     from cppsns3.sim.pipeline import RunOptions, link_outages, outage_events, prepare, relay_faults
-    from cppsns3.sim.result import clean_json, write_atomic
+    from cppsns3.atomic import AtomicBatch, interruptible
+    from cppsns3.sim.result import clean_json
     from cppsns3.model.grid import bus_labels
     from cppsns3.sim.round import prepare_round, round_bodies, round_keys
     from cppsns3.sim.runner import start_child
@@ -374,6 +375,9 @@ def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFA
     # step k-1's consumer side and step k+1's power flow and block bodies
     # (neither depends on round k); only sealing the blocks on the tip waits.
     child, prev = None, None
+    complete = False
+    signals = interruptible()  # SIGTERM unwinds like Ctrl-C: the child is stopped, the chain file aborted
+    signals.__enter__()
     try:
         g = grid_side(0)
         for k in range(steps):
@@ -392,48 +396,55 @@ def cosim(scenario, out_dir, *, steps: int = DEFAULT_STEPS, step_s: float = DEFA
             g = nxt
         if prev is not None:
             consume(prev)
+        complete = True
     finally:
-        if child is not None:
-            child.cancel()
-        if st.writer is not None:
-            st.writer.close()
+        try:
+            if child is not None:
+                child.cancel()
+            if st.writer is not None:
+                # An interrupted or failed co-simulation leaves no chain file under its name.
+                st.writer.close() if complete else st.writer.abort()
+        finally:
+            signals.__exit__(None, None, None)
     tip, height, events_total = st.tip, st.height, st.events
 
-    steps_df = pd.DataFrame(rows, columns=STEPS_COLUMNS)
-    write_atomic(out / "steps.csv", steps_df.to_csv(index=False, float_format="%.9g", lineterminator="\n"))
-    summary = {
-        "scenario": sc.name,
-        "grid": sc.grid,
-        "profiles": stepper.profile_source,
-        "seed": seed,
-        "algorithm": algorithm,
-        "steps": steps,
-        "step_s": step_s,
-        "tolerance_s": tolerance_s,
-        "data_scale": data_scale,
-        "generator_bus": gen_bus,
-        "load_balance": pl.algorithms[algorithm].load_balance,
-        "broadcast": sc.broadcast,
-        "faults": [f.to_dict() for f in sc.faults],
-        "fault_instants_s": trips.instants(),
-        "chain": {"file": chain_path.name, "height": height, "tip": tip.hex()},
-        "se_failures": {str(k): v for k, v in se_failures.items()},
-        "steps_overrun": int(steps_df.overrun.fillna(False).astype(bool).sum()),
-        "blocks_late_total": int(steps_df.blocks_late.fillna(0).sum()),
-        "nodes_total": len(labels),
-        "nodes": st.nodes,
-        "reject_reasons": dict(sorted(st.reject_reasons.items())),
-        "packets": st.packets,
-    }
-    write_atomic(out / "summary.json", json.dumps(clean_json(summary), indent=2) + "\n")
-    import pandapower as pp
+    # The run's files are renamed into place together (cppsns3.atomic.AtomicBatch).
+    with AtomicBatch() as batch:
+        steps_df = pd.DataFrame(rows, columns=STEPS_COLUMNS)
+        batch.write(out / "steps.csv", steps_df.to_csv(index=False, float_format="%.9g", lineterminator="\n"))
+        summary = {
+            "scenario": sc.name,
+            "grid": sc.grid,
+            "profiles": stepper.profile_source,
+            "seed": seed,
+            "algorithm": algorithm,
+            "steps": steps,
+            "step_s": step_s,
+            "tolerance_s": tolerance_s,
+            "data_scale": data_scale,
+            "generator_bus": gen_bus,
+            "load_balance": pl.algorithms[algorithm].load_balance,
+            "broadcast": sc.broadcast,
+            "faults": [f.to_dict() for f in sc.faults],
+            "fault_instants_s": trips.instants(),
+            "chain": {"file": chain_path.name, "height": height, "tip": tip.hex()},
+            "se_failures": {str(k): v for k, v in se_failures.items()},
+            "steps_overrun": int(steps_df.overrun.fillna(False).astype(bool).sum()),
+            "blocks_late_total": int(steps_df.blocks_late.fillna(0).sum()),
+            "nodes_total": len(labels),
+            "nodes": st.nodes,
+            "reject_reasons": dict(sorted(st.reject_reasons.items())),
+            "packets": st.packets,
+        }
+        batch.write(out / "summary.json", json.dumps(clean_json(summary), indent=2) + "\n")
+        import pandapower as pp
 
-    write_atomic(out / "grid.json", pp.to_json(sc.net))
-    timing = {"total_wall_s": time.perf_counter() - t_all, "events": events_total,
-              "peak_rss_mb_at_step": rss_at,
-              "peak_child_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-              "steps": timing_steps}
-    write_atomic(out / "timing.json", json.dumps(clean_json(timing), indent=2) + "\n")
+        batch.write(out / "grid.json", pp.to_json(sc.net))
+        timing = {"total_wall_s": time.perf_counter() - t_all, "events": events_total,
+                  "peak_rss_mb_at_step": rss_at,
+                  "peak_child_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                  "steps": timing_steps}
+        batch.write(out / "timing.json", json.dumps(clean_json(timing), indent=2) + "\n")
     return CosimResult(steps=steps_df, summary=summary, chain_path=chain_path, out_dir=out)
 
 
