@@ -71,14 +71,20 @@ def test_interruptible_turns_sigterm_into_interrupted_and_restores():
     assert ei.value.signum == signal.SIGTERM and ei.value.exit_code == 143
     assert isinstance(ei.value, KeyboardInterrupt)
     assert signal.getsignal(signal.SIGTERM) == before
-    # SIGINT stays as it was (Python's KeyboardInterrupt; ignored in a pytest-xdist
-    # worker) unless asked for, and is put back afterwards.
-    sigint = signal.getsignal(signal.SIGINT)
-    with atomic.interruptible():
-        assert signal.getsignal(signal.SIGINT) is sigint
-    with atomic.interruptible(sigint=True):
-        assert signal.getsignal(signal.SIGINT) is not sigint
-    assert signal.getsignal(signal.SIGINT) is sigint
+    # SIGINT stays Python's KeyboardInterrupt unless asked for, and is put back
+    # afterwards; an ignored SIGINT (a background job, a pytest-xdist worker) stays ignored.
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with atomic.interruptible():
+            assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        with atomic.interruptible(sigint=True):
+            assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with atomic.interruptible(sigint=True):
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, outer)
 
 
 def test_chain_file_writer_uses_the_one_temporary_scheme(tmp_path):
